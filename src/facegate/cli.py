@@ -1,0 +1,273 @@
+"""The `facegate` command: a thin layer over the Python API.
+
+Exit codes: 0 accepted / done, 1 rejected / unknown, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from facegate import api
+from facegate.errors import FacegateError
+from facegate.settings import Settings, load_settings
+
+EXIT_OK, EXIT_REJECTED, EXIT_BAD_INPUT = 0, 1, 2
+
+app = typer.Typer(
+    help="facegate: face-recognition access control (enroll, verify 1:1, identify 1:N).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+people_app = typer.Typer(help="List or remove enrolled people.", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluate recognition accuracy on labelled data.", no_args_is_help=True)
+app.add_typer(people_app, name="people")
+app.add_typer(eval_app, name="eval")
+
+console = Console()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object per result.")]
+DbOpt = Annotated[
+    Path | None,
+    typer.Option("--db", envvar="FACEGATE_DB", help="Gallery database (default: user data dir)."),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", envvar="FACEGATE_CONFIG", help="Settings TOML file."),
+]
+
+
+def _emit(obj: dict[str, object]) -> None:
+    """Print one JSON object on its own line."""
+    sys.stdout.write(json.dumps(obj, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _run(as_json: bool, body: Callable[[], int]) -> None:
+    """Run a command body, turning facegate errors into exit code 2 with a one-line reason."""
+    try:
+        code = body()
+    except (FacegateError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if as_json:
+            _emit({"error": getattr(exc, "code", "bad_input"), "message": reason})
+        sys.stderr.write(f"facegate: error: {reason}\n")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    raise typer.Exit(code)
+
+
+def _settings(config: Path | None) -> Settings:
+    """Return settings from the config file (if any) and the environment."""
+    return load_settings(config)
+
+
+@app.command()
+def enroll(
+    name: Annotated[str, typer.Argument(help="The person's name (unique).")],
+    images: Annotated[list[Path], typer.Argument(help="One or more photos of the person.")],
+    as_json: JsonOpt = False,
+    consent: Annotated[str, typer.Option(help="Consent note stored with the enrollment.")] = "",
+    add: Annotated[bool, typer.Option("--add", help="Add images to an enrolled person.")] = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Enroll a person from one or more photos: all are stored or none."""
+
+    def body() -> int:
+        settings = _settings(config)
+        with api.open_gallery(db, settings) as gallery:
+            person = api.enroll(gallery, name, images, consent=consent, add=add, settings=settings)
+        if as_json:
+            _emit({"enrolled": person.as_dict(), "images": len(images)})
+        else:
+            console.print(
+                f"enrolled [bold]{person.name}[/] from {len(images)} image(s); "
+                f"{person.embeddings} embedding(s) stored"
+            )
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+@people_app.command("list")
+def people_list(as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None) -> None:
+    """List enrolled people."""
+
+    def body() -> int:
+        with api.open_gallery(db, _settings(config)) as gallery:
+            people = gallery.people()
+        if as_json:
+            for person in people:
+                _emit(person.as_dict())
+            return EXIT_OK
+        table = Table("id", "name", "embeddings", "enrolled", "consent")
+        for p in people:
+            table.add_row(str(p.id), p.name, str(p.embeddings), p.created_at, p.consent or "")
+        console.print(table if people else "no one is enrolled")
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+@people_app.command("remove")
+def people_remove(
+    name: Annotated[str, typer.Argument(help="The person to remove.")],
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Remove a person and every trace of them (embeddings, consent records)."""
+
+    def body() -> int:
+        with api.open_gallery(db, _settings(config)) as gallery:
+            person = gallery.remove_person(name)
+        if as_json:
+            _emit({"removed": person.as_dict()})
+        else:
+            console.print(f"removed [bold]{person.name}[/] and {person.embeddings} embedding(s)")
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+@app.command()
+def verify(
+    name: Annotated[str, typer.Argument(help="The claimed person (the key card's owner).")],
+    image: Annotated[Path, typer.Argument(help="The live photo.")],
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """1:1 check: is the person in the photo the claimed one? Exit 0 accepted, 1 rejected."""
+
+    def body() -> int:
+        settings = _settings(config)
+        with api.open_gallery(db, settings) as gallery:
+            result = api.verify(gallery, name, image, settings)
+        if as_json:
+            _emit(result.as_dict())
+        else:
+            verdict = "[green]ACCEPTED[/]" if result.accepted else "[red]REJECTED[/]"
+            console.print(
+                f"{verdict} {name}: distance {result.distance:.3f} "
+                f"(threshold {result.threshold:.3f}), {result.latency_ms:.0f} ms"
+            )
+        return EXIT_OK if result.accepted else EXIT_REJECTED
+
+    _run(as_json, body)
+
+
+@app.command()
+def identify(
+    image: Annotated[Path, typer.Argument(help="The photo to identify.")],
+    as_json: JsonOpt = False,
+    all_faces: Annotated[
+        bool, typer.Option("--all-faces", help="Identify every face, not only the largest.")
+    ] = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """1:N check: who is this? Exit 0 when every face is known, 1 when any is unknown."""
+
+    def body() -> int:
+        settings = _settings(config)
+        with api.open_gallery(db, settings) as gallery:
+            results = api.identify(gallery, image, settings, "all" if all_faces else None)
+        for result in results:
+            if as_json:
+                _emit(result.as_dict())
+            elif result.person:
+                console.print(
+                    f"[green]{result.person}[/] at {result.face.box.as_list()}: distance "
+                    f"{result.distance:.3f} (threshold {result.threshold:.3f})"
+                )
+            else:
+                near = (
+                    f", nearest {result.nearest} at {result.distance:.3f}" if result.nearest else ""
+                )
+                console.print(f"[red]unknown[/] at {result.face.box.as_list()}{near}")
+        return EXIT_OK if all(r.person for r in results) else EXIT_REJECTED
+
+    _run(as_json, body)
+
+
+@eval_app.command("pairs")
+def eval_pairs(
+    pairs_file: Annotated[
+        Path, typer.Argument(help="LFW pairs.txt format, or CSV file_x,file_y,Decision.")
+    ],
+    root: Annotated[Path, typer.Option("--root", help="Folder the image paths are relative to.")],
+    as_json: JsonOpt = False,
+    limit: Annotated[
+        int | None, typer.Option(help="Use at most N pairs (spread over folds).")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Processes embedding images in parallel.")] = 1,
+    roc: Annotated[Path | None, typer.Option("--roc", help="Write a ROC plot PNG here.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Verification accuracy on labelled pairs (LFW: 10 folds, threshold chosen on nine)."""
+    from facegate.evaluate import evaluate_pairs, read_pairs
+    from facegate.evaluate.plot import save_roc_plot
+
+    def body() -> int:
+        settings = _settings(config)
+        pairs = read_pairs(pairs_file, root)
+        if limit is not None:
+            pairs = pairs.head(limit)
+        report = evaluate_pairs(pairs, settings, workers)
+        if roc is not None:
+            save_roc_plot({"facegate": report.roc}, roc, f"ROC on {pairs_file.name}")
+        if as_json:
+            _emit(report.as_dict())
+            return EXIT_OK
+        table = Table("metric", "value", title=f"{pairs_file.name}: {report.pairs} pairs")
+        table.add_row(
+            "accuracy (k-fold)", f"{100 * report.accuracy:.2f} % ± {100 * report.accuracy_std:.2f}"
+        )
+        table.add_row(
+            f"accuracy at threshold {report.threshold}",
+            f"{100 * report.accuracy_at_threshold:.2f} %",
+        )
+        table.add_row("ROC AUC", f"{report.auc:.5f}")
+        table.add_row("TAR @ FAR=1e-3", f"{100 * report.tar_at_far_1e3:.2f} %")
+        table.add_row("EER", f"{100 * report.eer:.2f} %")
+        table.add_row("images / no face found", f"{report.images} / {report.no_face}")
+        table.add_row("ms per image", f"{report.ms_per_image:.1f}")
+        console.print(table)
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+@app.command()
+def demo(
+    as_json: JsonOpt = False,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Gallery for the demo (default: a temporary one).")
+    ] = None,
+) -> None:
+    """Enroll people from shipped public-domain photos and show verify / identify decisions."""
+    from facegate.demo import run_demo
+
+    def body() -> int:
+        for line in run_demo(db):
+            if as_json:
+                _emit(line)
+            else:
+                console.print(line["text"])
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+def main() -> None:
+    """Run the facegate command line."""
+    app()

@@ -1,0 +1,136 @@
+"""The built-in demo: enroll people from shipped public-domain photos, then verify and identify."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import matplotlib.cbook
+import numpy as np
+import skimage.data
+
+from facegate import api
+from facegate.gallery import SQLiteGallery
+from facegate.media import encode_jpeg, load_image
+from facegate.settings import Settings, load_settings
+
+# Head regions (top, bottom, left, right) of the shipped photos, found once by the HOG detector.
+SUBJECTS = {
+    "Eileen Collins": (skimage.data.astronaut, (20, 260, 110, 330)),
+    "Grace Hopper": (
+        lambda: load_image(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)),
+        (60, 420, 90, 460),
+    ),
+}
+
+
+def make_views(
+    image: np.ndarray, region: tuple[int, int, int, int], count: int, seed: int
+) -> list[np.ndarray]:
+    """Return count varied photos of a head: shifted crops, scale, small rotation, exposure."""
+    rng = np.random.default_rng(seed)
+    top, bottom, left, right = region
+    views = []
+    for _ in range(count):
+        dy, dx = rng.integers(-15, 16, size=2)
+        crop = image[max(0, top + dy) : bottom + dy, max(0, left + dx) : right + dx]
+        scale = rng.uniform(0.8, 1.3)
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        height, width = crop.shape[:2]
+        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), rng.uniform(-8, 8), 1.0)
+        crop = cv2.warpAffine(crop, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
+        gain, bias = rng.uniform(0.75, 1.2), rng.uniform(-20, 20)
+        views.append(np.clip(crop.astype(np.float32) * gain + bias, 0, 255).astype(np.uint8))
+    return views
+
+
+def write_views(folder: Path, name: str, views: list[np.ndarray]) -> list[Path]:
+    """Write views as JPEG files named after the person and return their paths."""
+    paths = []
+    for index, view in enumerate(views):
+        path = folder / f"{name.replace(' ', '_')}_{index}.jpg"
+        path.write_bytes(encode_jpeg(view))
+        paths.append(path)
+    return paths
+
+
+def run_demo(
+    db: Path | None = None, settings: Settings | None = None
+) -> Iterator[dict[str, object]]:
+    """Yield the demo's steps as dicts with a human 'text' line and the decision's fields."""
+    settings = settings or load_settings()
+    with tempfile.TemporaryDirectory(prefix="facegate-demo-") as tmp:
+        folder = Path(tmp)
+        photos = {}
+        for seed, (name, (loader, region)) in enumerate(SUBJECTS.items()):
+            views = make_views(loader(), region, count=4, seed=seed)
+            photos[name] = write_views(folder, name, views)
+        yield {
+            "step": "generated",
+            "text": f"generated 4 photos each of {', '.join(photos)} in {folder}",
+        }
+        with SQLiteGallery(db or folder / "demo.db") as gallery:
+            collins, hopper = photos["Eileen Collins"], photos["Grace Hopper"]
+            person = api.enroll(
+                gallery,
+                "Eileen Collins",
+                collins[:3],
+                "demo: public-domain NASA photo",
+                settings=settings,
+            )
+            yield {
+                "step": "enroll",
+                "person": person.name,
+                "embeddings": person.embeddings,
+                "text": f"enrolled {person.name} from 3 photos",
+            }
+            yield from _show_verify(gallery, "Eileen Collins", collins[3], settings)
+            yield from _show_verify(gallery, "Eileen Collins", hopper[3], settings)
+            yield from _show_identify(gallery, hopper[3], settings)
+            person = api.enroll(
+                gallery,
+                "Grace Hopper",
+                hopper[:3],
+                "demo: public-domain US Navy photo",
+                settings=settings,
+            )
+            yield {
+                "step": "enroll",
+                "person": person.name,
+                "embeddings": person.embeddings,
+                "text": f"enrolled {person.name} from 3 photos (no retraining needed)",
+            }
+            yield from _show_identify(gallery, hopper[3], settings)
+            yield from _show_identify(gallery, collins[3], settings)
+
+
+def _show_verify(
+    gallery: SQLiteGallery, claimed: str, photo: Path, settings: Settings
+) -> Iterator[dict[str, object]]:
+    """Yield one verify decision as a demo step."""
+    result = api.verify(gallery, claimed, photo, settings)
+    verdict = "ACCEPTED" if result.accepted else "REJECTED"
+    yield {
+        "step": "verify",
+        "photo": photo.name,
+        **result.as_dict(),
+        "text": f"verify  {photo.name} as {claimed}: {verdict} (distance {result.distance:.3f}, "
+        f"threshold {result.threshold:.3f}, {result.latency_ms:.0f} ms)",
+    }
+
+
+def _show_identify(
+    gallery: SQLiteGallery, photo: Path, settings: Settings
+) -> Iterator[dict[str, object]]:
+    """Yield the identify decision for a photo's largest face as a demo step."""
+    result = api.identify(gallery, photo, settings)[0]
+    who = result.person or "unknown"
+    yield {
+        "step": "identify",
+        "photo": photo.name,
+        **result.as_dict(),
+        "text": f"identify {photo.name}: {who} (nearest {result.nearest} at distance "
+        f"{result.distance:.3f}, threshold {result.threshold:.3f}, {result.latency_ms:.0f} ms)",
+    }

@@ -1,0 +1,238 @@
+"""The gallery in SQLite (WAL mode): people, their embeddings, and consent records."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from facegate.errors import (
+    GalleryUnavailableError,
+    PersonExistsError,
+    UnknownPersonError,
+)
+from facegate.gallery.types import EmbeddingRecord, EmbeddingSet, PersonSummary
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 15_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS people (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS enrollments (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    consent TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    enrollment_id INTEGER NOT NULL REFERENCES enrollments(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    source TEXT NOT NULL,
+    face_px INTEGER NOT NULL,
+    sharpness REAL NOT NULL,
+    brightness REAL NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS embeddings_person ON embeddings(person_id);
+CREATE INDEX IF NOT EXISTS embeddings_model ON embeddings(model);
+CREATE INDEX IF NOT EXISTS enrollments_person ON enrollments(person_id);
+"""
+
+
+PEOPLE_SQL = (
+    "SELECT p.id, p.name, p.created_at,"
+    " (SELECT COUNT(*) FROM embeddings e WHERE e.person_id = p.id),"
+    " (SELECT consent FROM enrollments n WHERE n.person_id = p.id ORDER BY n.id DESC LIMIT 1)"
+    " FROM people p"
+)
+
+
+def _now() -> str:
+    """Return the current UTC time as ISO 8601."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _is_read_only(path: Path) -> bool:
+    """Return True when the file exists and is marked read-only (honoured even for root)."""
+    if not path.exists():
+        return False
+    mode = path.stat().st_mode
+    return not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+class SQLiteGallery:
+    """People and their face embeddings in one SQLite file; safe across processes."""
+
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only or _is_read_only(self.path)
+        try:
+            self._conn = self._connect()
+        except (sqlite3.Error, OSError) as exc:
+            raise GalleryUnavailableError(f"cannot open gallery {self.path}: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        """Return a connection in WAL mode with foreign keys and secure delete on."""
+        if self.read_only:
+            if not self.path.exists():
+                raise sqlite3.OperationalError("database file does not exist")
+            conn = sqlite3.connect(
+                f"file:{self.path}?mode=ro",
+                uri=True,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+            )
+            conn.execute("PRAGMA query_only=ON")
+            return conn
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA secure_delete=ON")
+        with self._write(conn):
+            for statement in filter(str.strip, SCHEMA.split(";")):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        return conn
+
+    @contextmanager
+    def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        """Yield a connection inside one IMMEDIATE transaction: all of it commits or none."""
+        conn = conn or self._conn
+        if self.read_only:
+            raise GalleryUnavailableError(f"gallery {self.path} is read-only")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise GalleryUnavailableError(f"cannot write gallery {self.path}: {exc}") from exc
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise GalleryUnavailableError(f"cannot write gallery {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    def __enter__(self) -> SQLiteGallery:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        """Return all rows of a query, wrapping database errors."""
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise GalleryUnavailableError(f"cannot read gallery {self.path}: {exc}") from exc
+
+    def add_person(
+        self,
+        name: str,
+        records: Sequence[EmbeddingRecord],
+        consent: str,
+        extend: bool = False,
+    ) -> PersonSummary:
+        """Store a person's embeddings atomically; refuse an existing name unless extend."""
+        if not name.strip():
+            raise ValueError("a person's name must not be empty")
+        if not records:
+            raise ValueError("enrollment needs at least one embedding")
+        now = _now()
+        with self._write() as conn:
+            row = conn.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
+            if row and not extend:
+                raise PersonExistsError(f"{name!r} is already enrolled (use --add to add images)")
+            if row:
+                person_id = row[0]
+            else:
+                person_id = conn.execute(
+                    "INSERT INTO people(name, created_at) VALUES (?, ?)", (name, now)
+                ).lastrowid
+            enrollment_id = conn.execute(
+                "INSERT INTO enrollments(person_id, consent, created_at) VALUES (?, ?, ?)",
+                (person_id, consent, now),
+            ).lastrowid
+            conn.executemany(
+                "INSERT INTO embeddings(person_id, enrollment_id, model, vector, source, face_px,"
+                " sharpness, brightness, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        person_id,
+                        enrollment_id,
+                        r.model,
+                        np.asarray(r.vector, dtype=np.float32).tobytes(),
+                        r.source,
+                        int(r.face_px),
+                        float(r.sharpness),
+                        float(r.brightness),
+                        now,
+                    )
+                    for r in records
+                ],
+            )
+        return self.get_person(name)
+
+    def remove_person(self, name: str) -> PersonSummary:
+        """Delete a person and every row about them, scrub the file, and return what was removed."""
+        person = self.get_person(name)
+        with self._write() as conn:
+            conn.execute("DELETE FROM people WHERE id = ?", (person.id,))
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            raise GalleryUnavailableError(f"removed, but could not checkpoint: {exc}") from exc
+        return person
+
+    def people(self) -> list[PersonSummary]:
+        """Return every enrolled person, by name."""
+        return [PersonSummary(*row) for row in self._read(PEOPLE_SQL + " ORDER BY p.name")]
+
+    def get_person(self, name: str) -> PersonSummary:
+        """Return one enrolled person by name, or raise UnknownPersonError."""
+        rows = self._read(PEOPLE_SQL + " WHERE p.name = ?", (name,))
+        if not rows:
+            raise UnknownPersonError(f"{name!r} is not enrolled")
+        return PersonSummary(*rows[0])
+
+    def embeddings(self, model: str, name: str | None = None) -> EmbeddingSet:
+        """Return the stored vectors of one model, for everyone or for one named person."""
+        sql = (
+            "SELECT p.name, e.vector FROM embeddings e JOIN people p ON p.id = e.person_id"
+            " WHERE e.model = ?"
+        )
+        params: list[object] = [model]
+        if name is not None:
+            sql += " AND p.name = ?"
+            params.append(name)
+        rows = self._read(sql + " ORDER BY e.id", params)
+        if not rows:
+            return EmbeddingSet.empty()
+        names = [row[0] for row in rows]
+        matrix = np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
+        return EmbeddingSet(names=names, vectors=matrix)

@@ -1,0 +1,139 @@
+"""Every threshold and default in one typed settings object (TOML file + FACEGATE_* env)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from facegate.errors import SettingsError
+
+ENV_PREFIX = "FACEGATE_"
+
+
+class _Section(BaseModel):
+    """Base for settings sections: unknown keys are refused, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MediaSettings(_Section):
+    """Limits applied when decoding images."""
+
+    max_pixels: int = Field(
+        40_000_000, gt=0, description="Refuse images with more pixels than this (before decoding)."
+    )
+    max_bytes: int = Field(
+        30 * 1024 * 1024, gt=0, description="Refuse encoded files larger than this."
+    )
+    min_side: int = Field(16, gt=0, description="Refuse images whose shorter side is below this.")
+
+
+class VisionSettings(_Section):
+    """Face detection, alignment and embedding."""
+
+    detector: Literal["hog", "cnn"] = Field("hog", description="Primary face detector.")
+    upsample: int = Field(1, ge=0, le=3, description="Times the image is upsampled for detection.")
+    fallback_detector: Literal["none", "hog2", "cnn"] = Field(
+        "cnn",
+        description="Detector tried when the primary finds no face: 'hog2' = HOG at upsample+1.",
+    )
+    min_detection_score: float = Field(
+        0.0, description="HOG/CNN detections scoring below this are discarded."
+    )
+    multi_face: Literal["largest", "all"] = Field(
+        "largest", description="Which faces of an image are recognised: the largest or all."
+    )
+    chip_size: int = Field(150, description="Side of the aligned face chip in pixels (dlib: 150).")
+    chip_padding: float = Field(
+        0.25, ge=0.0, le=1.0, description="Padding around the aligned chip."
+    )
+    tta_mirror: bool = Field(
+        True, description="Average the embeddings of the chip and its mirror image."
+    )
+    jitters: int = Field(
+        0, ge=0, le=100, description="Extra randomly jittered copies embedded and averaged (slow)."
+    )
+    min_face_px: int = Field(
+        40, ge=1, description="Faces narrower than this are refused for enrollment."
+    )
+    min_sharpness: float = Field(
+        10.0,
+        ge=0.0,
+        description="Chips whose Laplacian variance is below this are refused for enrollment.",
+    )
+
+
+class DecideSettings(_Section):
+    """Matching thresholds and the identify rule."""
+
+    threshold: float = Field(
+        0.5,
+        gt=0.0,
+        description="Max Euclidean distance between unit embeddings for 'same person'. "
+        "Calibrated on LFW View 1 (pairsDevTrain.txt); see docs/threshold.md.",
+    )
+    identify_k: int = Field(
+        1, ge=1, description="Nearest enrolled encodings that must all name the same person."
+    )
+
+
+class Settings(_Section):
+    """All of facegate's settings."""
+
+    media: MediaSettings = MediaSettings()
+    vision: VisionSettings = VisionSettings()
+    decide: DecideSettings = DecideSettings()
+    db: Path | None = Field(None, description="Gallery database path (default: user data dir).")
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """Return nested overrides from FACEGATE_SECTION__KEY=value variables."""
+    out: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
+            continue
+        parts = key[len(ENV_PREFIX) :].lower().split("__")
+        if parts == ["data"]:
+            continue
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Return base with extra merged in, recursively."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(
+    path: Path | None = None, environ: dict[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Return settings from defaults, then a TOML file, then FACEGATE_* env, then overrides."""
+    environ = dict(os.environ) if environ is None else environ
+    data: dict[str, Any] = {}
+    path = path or (
+        Path(environ[ENV_PREFIX + "CONFIG"]) if ENV_PREFIX + "CONFIG" in environ else None
+    )
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read settings file {path}: {exc}") from exc
+    data = _merge(data, _env_overrides(environ))
+    data = _merge(data, overrides)
+    try:
+        return Settings.model_validate(data)
+    except ValueError as exc:
+        raise SettingsError(f"invalid settings: {exc}") from exc

@@ -1,0 +1,68 @@
+"""The face pipeline: image -> detected faces -> aligned chips -> quality + embeddings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from facegate.errors import ManyFacesError, NoFaceError, PoorQualityError
+from facegate.settings import VisionSettings
+from facegate.vision.align import align_face
+from facegate.vision.detect import build_detector, select_faces
+from facegate.vision.embed import DlibResnetEmbedder
+from facegate.vision.quality import measure_quality
+from facegate.vision.types import Detector, Embedder, FaceEncoding
+
+
+class FacePipeline:
+    """Detects, aligns, measures and embeds faces as the vision settings say."""
+
+    def __init__(
+        self,
+        settings: VisionSettings | None = None,
+        detector: Detector | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.settings = settings or VisionSettings()
+        self.detector = detector or build_detector(self.settings)
+        self.embedder = embedder or DlibResnetEmbedder(
+            self.settings.tta_mirror, self.settings.jitters
+        )
+
+    def encode(
+        self, image: np.ndarray, policy: Literal["largest", "all"] | None = None
+    ) -> list[FaceEncoding]:
+        """Return one FaceEncoding per face the policy keeps (empty list when none)."""
+        boxes = select_faces(self.detector.detect(image), policy or self.settings.multi_face)
+        aligned = [
+            align_face(image, box, self.settings.chip_size, self.settings.chip_padding)
+            for box in boxes
+        ]
+        vectors = self.embedder.embed([chip for chip, _ in aligned])
+        return [
+            FaceEncoding(box, landmarks, measure_quality(chip, box), vector)
+            for box, (chip, landmarks), vector in zip(boxes, aligned, vectors, strict=True)
+        ]
+
+    def encode_for_enrollment(self, image: np.ndarray, name: str = "image") -> FaceEncoding:
+        """Return the one face of an enrollment image, refusing several, tiny or blurred faces."""
+        faces = self.encode(image, policy="all")
+        if not faces:
+            raise NoFaceError(f"{name}: no face found")
+        if len(faces) > 1:
+            raise ManyFacesError(
+                f"{name}: {len(faces)} faces found; enrollment needs a picture of one person"
+            )
+        face = faces[0]
+        if face.quality.face_px < self.settings.min_face_px:
+            raise PoorQualityError(
+                f"{name}: face is {face.quality.face_px}px wide, "
+                f"enrollment needs >= {self.settings.min_face_px}px"
+            )
+        if face.quality.sharpness < self.settings.min_sharpness:
+            raise PoorQualityError(
+                f"{name}: face is too blurred (sharpness {face.quality.sharpness:.1f} "
+                f"< {self.settings.min_sharpness})"
+            )
+        return face
