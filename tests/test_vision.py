@@ -18,7 +18,7 @@ from facegate.vision.types import FaceBox
 
 @pytest.fixture(scope="module")
 def pipeline() -> FacePipeline:
-    return FacePipeline(VisionSettings(fallback_detector="none"))
+    return FacePipeline(VisionSettings(fallback_detectors=()))
 
 
 def test_lfw_face_gives_one_unit_embedding(
@@ -46,12 +46,8 @@ def test_same_person_is_closer_than_another(
 
 def test_mirror_tta_is_close_to_plain(faces: dict[str, list[Path]]) -> None:
     image = load_image(faces["George W Bush"][0])
-    plain = FacePipeline(VisionSettings(tta_mirror=False, fallback_detector="none")).encode(image)[
-        0
-    ]
-    mirror = FacePipeline(VisionSettings(tta_mirror=True, fallback_detector="none")).encode(image)[
-        0
-    ]
+    plain = FacePipeline(VisionSettings(tta_mirror=False, fallback_detectors=())).encode(image)[0]
+    mirror = FacePipeline(VisionSettings(tta_mirror=True, fallback_detectors=())).encode(image)[0]
     assert 0.0 < np.linalg.norm(plain.embedding - mirror.embedding) < 0.2
 
 
@@ -74,10 +70,10 @@ def test_several_faces_policy(pipeline: FacePipeline, faces: dict[str, list[Path
 
 def test_tiny_or_blurred_face_is_refused_for_enrollment(faces: dict[str, list[Path]]) -> None:
     image = load_image(faces["Colin Powell"][0])
-    strict = FacePipeline(VisionSettings(fallback_detector="none", min_face_px=500))
+    strict = FacePipeline(VisionSettings(fallback_detectors=(), min_face_px=500))
     with pytest.raises(PoorQualityError, match="px wide"):
         strict.encode_for_enrollment(image, "powell")
-    picky = FacePipeline(VisionSettings(fallback_detector="none", min_sharpness=1e9))
+    picky = FacePipeline(VisionSettings(fallback_detectors=(), min_sharpness=1e9))
     with pytest.raises(PoorQualityError, match="blurred"):
         picky.encode_for_enrollment(image, "powell")
 

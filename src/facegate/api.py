@@ -12,7 +12,7 @@ import numpy as np
 import platformdirs
 
 from facegate.decide import identify_embedding, verify_embedding
-from facegate.errors import NoFaceError
+from facegate.errors import GalleryError, NoFaceError
 from facegate.gallery import EmbeddingRecord, PersonSummary, SQLiteGallery
 from facegate.gallery.types import Gallery
 from facegate.media import load_image
@@ -157,7 +157,7 @@ def verify(
     model = get_pipeline(settings.vision).embedder.name
     claimed = gallery.embeddings(model, name)
     if len(claimed) == 0:
-        raise NoFaceError(f"{name!r} has no embeddings of model {model}; enroll again")
+        raise GalleryError(f"{name!r} has no embeddings of model {model}; enroll again")
     face = _probe_faces(image, settings, "largest")[0]
     decision = verify_embedding(face.embedding, claimed, settings.decide.threshold)
     latency = (time.perf_counter() - start) * 1000

@@ -211,6 +211,12 @@ def eval_pairs(
     ] = None,
     workers: Annotated[int, typer.Option(help="Processes embedding images in parallel.")] = 1,
     roc: Annotated[Path | None, typer.Option("--roc", help="Write a ROC plot PNG here.")] = None,
+    faces: Annotated[
+        str,
+        typer.Option(
+            help="Face used per image: center (datasets cropped on the subject) or largest."
+        ),
+    ] = "center",
     config: ConfigOpt = None,
 ) -> None:
     """Verification accuracy on labelled pairs (LFW: 10 folds, threshold chosen on nine)."""
@@ -222,7 +228,9 @@ def eval_pairs(
         pairs = read_pairs(pairs_file, root)
         if limit is not None:
             pairs = pairs.head(limit)
-        report = evaluate_pairs(pairs, settings, workers)
+        if faces not in ("center", "largest"):
+            raise ValueError(f"--faces must be center or largest, not {faces!r}")
+        report = evaluate_pairs(pairs, settings, workers, faces)  # type: ignore[arg-type]
         if roc is not None:
             save_roc_plot({"facegate": report.roc}, roc, f"ROC on {pairs_file.name}")
         if as_json:

@@ -37,15 +37,18 @@ class VisionSettings(_Section):
 
     detector: Literal["hog", "cnn"] = Field("hog", description="Primary face detector.")
     upsample: int = Field(1, ge=0, le=3, description="Times the image is upsampled for detection.")
-    fallback_detector: Literal["none", "hog2", "cnn"] = Field(
-        "cnn",
-        description="Detector tried when the primary finds no face: 'hog2' = HOG at upsample+1.",
+    fallback_detectors: tuple[Literal["hog2", "cnn"], ...] = Field(
+        ("hog2", "cnn"),
+        description="Detectors tried in turn when the primary finds no face: 'hog2' = HOG at "
+        "upsample+1, 'cnn' = dlib's CNN (about 1 s per small image; keep it out of live loops).",
     )
     min_detection_score: float = Field(
         0.0, description="HOG/CNN detections scoring below this are discarded."
     )
-    multi_face: Literal["largest", "all"] = Field(
-        "largest", description="Which faces of an image are recognised: the largest or all."
+    multi_face: Literal["largest", "center", "all"] = Field(
+        "largest",
+        description="Which faces of an image are recognised: the largest, the one nearest the "
+        "centre (for datasets cropped around the labelled face, like LFW), or all.",
     )
     chip_size: int = Field(150, description="Side of the aligned face chip in pixels (dlib: 150).")
     chip_padding: float = Field(

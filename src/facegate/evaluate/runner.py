@@ -18,9 +18,11 @@ from facegate.evaluate.pairs import PairSet
 from facegate.media import load_image
 from facegate.settings import Settings
 from facegate.vision import FacePipeline
+from facegate.vision.detect import FacePolicy
 
 _worker_pipeline: FacePipeline | None = None
 _worker_settings: Settings | None = None
+_worker_policy: FacePolicy = "center"
 
 
 @dataclass(frozen=True)
@@ -34,22 +36,23 @@ class ImageEmbedding:
     error: str | None = None
 
 
-def _init_worker(settings: Settings) -> None:
+def _init_worker(settings: Settings, policy: FacePolicy) -> None:
     """Build this worker process's pipeline once."""
-    global _worker_pipeline, _worker_settings
+    global _worker_pipeline, _worker_settings, _worker_policy
     _worker_settings = settings
+    _worker_policy = policy
     _worker_pipeline = FacePipeline(settings.vision)
 
 
 def _embed_one(path: Path) -> ImageEmbedding:
-    """Return the embedding of the largest face in one image file, timed end to end."""
+    """Return the embedding of the policy's face in one image file, timed end to end."""
     assert _worker_pipeline is not None and _worker_settings is not None
     start = time.perf_counter()
     try:
         image = load_image(path, _worker_settings.media)
     except ImageError as exc:
         return ImageEmbedding(path, None, None, time.perf_counter() - start, str(exc))
-    faces = _worker_pipeline.encode(image, "largest")
+    faces = _worker_pipeline.encode(image, _worker_policy)
     seconds = time.perf_counter() - start
     if not faces:
         return ImageEmbedding(path, None, None, seconds, "no face")
@@ -57,7 +60,11 @@ def _embed_one(path: Path) -> ImageEmbedding:
 
 
 def embed_images(
-    paths: Sequence[Path], settings: Settings, workers: int = 1, label: str = "embedding"
+    paths: Sequence[Path],
+    settings: Settings,
+    workers: int = 1,
+    policy: FacePolicy = "center",
+    label: str = "embedding",
 ) -> dict[Path, ImageEmbedding]:
     """Return each image's embedding, computed by `workers` processes with a progress bar."""
     results: dict[Path, ImageEmbedding] = {}
@@ -65,13 +72,13 @@ def embed_images(
     with Progress(transient=True) as progress:
         task = progress.add_task(label, total=len(paths))
         if workers == 1:
-            _init_worker(settings)
+            _init_worker(settings, policy)
             for path in paths:
                 results[path] = _embed_one(path)
                 progress.advance(task)
         else:
             with ProcessPoolExecutor(
-                workers, initializer=_init_worker, initargs=(settings,)
+                workers, initializer=_init_worker, initargs=(settings, policy)
             ) as pool:
                 for item in pool.map(_embed_one, paths, chunksize=8):
                     results[item.path] = item
@@ -170,7 +177,9 @@ def score_pairs(
     )
 
 
-def evaluate_pairs(pairs: PairSet, settings: Settings, workers: int = 1) -> PairsReport:
-    """Embed every image of the pairs and return the verification report."""
-    embeddings = embed_images(pairs.images(), settings, workers)
+def evaluate_pairs(
+    pairs: PairSet, settings: Settings, workers: int = 1, policy: FacePolicy = "center"
+) -> PairsReport:
+    """Embed every image of the pairs (the policy's face of each) and return the report."""
+    embeddings = embed_images(pairs.images(), settings, workers, policy)
     return score_pairs(pairs, embeddings, settings.decide.threshold)

@@ -75,21 +75,36 @@ class FallbackDetector:
 
 
 def build_detector(settings: VisionSettings) -> Detector:
-    """Return the detector (with its fallback) that the settings describe."""
+    """Return the detector (with its fallbacks, in order) that the settings describe."""
     score = settings.min_detection_score
     primary: Detector
     if settings.detector == "cnn":
         primary = CnnDetector(settings.upsample, score)
     else:
         primary = HogDetector(settings.upsample, score)
-    if settings.fallback_detector == "cnn" and settings.detector != "cnn":
-        return FallbackDetector(primary, CnnDetector(settings.upsample, score))
-    if settings.fallback_detector == "hog2":
-        return FallbackDetector(primary, HogDetector(settings.upsample + 1, score))
+    for name in settings.fallback_detectors:
+        if name == "hog2":
+            fallback: Detector = HogDetector(settings.upsample + 1, score)
+        else:
+            fallback = CnnDetector(settings.upsample, score)
+        if fallback.name != primary.name:
+            primary = FallbackDetector(primary, fallback)
     return primary
 
 
-def select_faces(boxes: list[FaceBox], policy: Literal["largest", "all"]) -> list[FaceBox]:
-    """Return the faces the policy keeps: the largest one, or all of them largest first."""
+FacePolicy = Literal["largest", "center", "all"]
+
+
+def select_faces(
+    boxes: list[FaceBox], policy: FacePolicy, image_shape: tuple[int, ...] = (0, 0)
+) -> list[FaceBox]:
+    """Return the faces the policy keeps: the largest, the most central, or all (largest first)."""
+    if policy == "center" and boxes:
+        cy, cx = image_shape[0] / 2, image_shape[1] / 2
+
+        def off_centre(b: FaceBox) -> float:
+            return ((b.left + b.right) / 2 - cx) ** 2 + ((b.top + b.bottom) / 2 - cy) ** 2
+
+        return [min(boxes, key=off_centre)]
     ordered = sorted(boxes, key=lambda b: -b.area)
     return ordered[:1] if policy == "largest" else ordered

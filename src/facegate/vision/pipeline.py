@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 
 from facegate.errors import ManyFacesError, NoFaceError, PoorQualityError
 from facegate.settings import VisionSettings
 from facegate.vision.align import align_face
-from facegate.vision.detect import build_detector, select_faces
+from facegate.vision.detect import FacePolicy, build_detector, select_faces
 from facegate.vision.embed import DlibResnetEmbedder
 from facegate.vision.quality import measure_quality
 from facegate.vision.types import Detector, Embedder, FaceEncoding
@@ -30,11 +28,10 @@ class FacePipeline:
             self.settings.tta_mirror, self.settings.jitters
         )
 
-    def encode(
-        self, image: np.ndarray, policy: Literal["largest", "all"] | None = None
-    ) -> list[FaceEncoding]:
+    def encode(self, image: np.ndarray, policy: FacePolicy | None = None) -> list[FaceEncoding]:
         """Return one FaceEncoding per face the policy keeps (empty list when none)."""
-        boxes = select_faces(self.detector.detect(image), policy or self.settings.multi_face)
+        policy = policy or self.settings.multi_face
+        boxes = select_faces(self.detector.detect(image), policy, image.shape)
         aligned = [
             align_face(image, box, self.settings.chip_size, self.settings.chip_padding)
             for box in boxes
