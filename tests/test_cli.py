@@ -188,3 +188,36 @@ def test_demo_runs_and_decides() -> None:
         ("identify", "Grace Hopper"),
         ("identify", "Eileen Collins"),
     ]
+
+
+def test_two_enroll_processes_at_once(tmp_path: Path, faces: dict[str, list[Path]]) -> None:
+    db = tmp_path / "g.db"
+    env = dict(os.environ, FACEGATE_DB=str(db))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "facegate", "enroll", name, *faces[name][:2]],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("Colin Powell", "George W Bush")
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    people = lines(facegate("people", "list", "--json", db=db))
+    assert sorted((p["name"], p["embeddings"]) for p in people) == [
+        ("Colin Powell", 2),
+        ("George W Bush", 2),
+    ]
+
+
+def test_read_only_gallery_file(enrolled: Path, faces: dict[str, list[Path]]) -> None:
+    enrolled.chmod(0o444)
+    try:
+        result = facegate("enroll", "George W Bush", faces["George W Bush"][0], db=enrolled)
+        assert result.returncode == 2 and "read-only" in result.stderr
+        assert facegate("identify", faces["Colin Powell"][3], db=enrolled).returncode == 0
+    finally:
+        enrolled.chmod(0o644)

@@ -4,32 +4,40 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import platformdirs
 
-from facegate.decide import identify_embedding, verify_embedding
+from facegate.decide import (
+    IdentifyDecision,
+    VerifyDecision,
+    identify_embedding,
+    verify_embedding,
+)
 from facegate.errors import GalleryError, NoFaceError
 from facegate.gallery import EmbeddingRecord, PersonSummary, SQLiteGallery
 from facegate.gallery.types import Gallery
 from facegate.media import load_image
 from facegate.settings import MediaSettings, Settings, VisionSettings, load_settings
 from facegate.vision import FaceEncoding, FacePipeline
+from facegate.vision.detect import FacePolicy
 
 ImageSource = str | Path | bytes | np.ndarray
 
 
+def _round(value: float | None) -> float | None:
+    """Return value rounded to 4 places, or None when missing or infinite."""
+    return None if value is None or not np.isfinite(value) else round(value, 4)
+
+
 @dataclass(frozen=True)
-class VerifyResult:
+class VerifyResult(VerifyDecision):
     """A 1:1 verification of one image against a claimed person."""
 
     claimed: str
-    accepted: bool
-    distance: float
-    threshold: float
     face: FaceEncoding
     latency_ms: float
 
@@ -39,7 +47,7 @@ class VerifyResult:
             "mode": "verify",
             "claimed": self.claimed,
             "accepted": self.accepted,
-            "distance": round(self.distance, 4),
+            "distance": _round(self.distance),
             "threshold": self.threshold,
             "box": self.face.box.as_list(),
             "quality": self.face.quality.as_dict(),
@@ -48,24 +56,14 @@ class VerifyResult:
 
 
 @dataclass(frozen=True)
-class IdentifyResult:
+class IdentifyResult(IdentifyDecision):
     """A 1:N identification of one face: the person, or None for unknown."""
 
-    person: str | None
-    distance: float
-    threshold: float
-    nearest: str | None
-    runner_up: str | None
-    runner_up_distance: float | None
     face: FaceEncoding
     latency_ms: float
 
     def as_dict(self) -> dict[str, object]:
         """Return a JSON-ready dict."""
-
-        def _round(value: float | None) -> float | None:
-            return None if value is None or not np.isfinite(value) else round(value, 4)
-
         return {
             "mode": "identify",
             "person": self.person,
@@ -137,11 +135,11 @@ def enroll(
 
 
 def _probe_faces(
-    image_source: ImageSource, settings: Settings, policy: str | None = None
+    image_source: ImageSource, settings: Settings, policy: FacePolicy | None = None
 ) -> list[FaceEncoding]:
     """Return the faces of a probe image per the multi-face policy; raise when none."""
     image, label = to_image(image_source, settings.media)
-    faces = get_pipeline(settings.vision).encode(image, policy)  # type: ignore[arg-type]
+    faces = get_pipeline(settings.vision).encode(image, policy)
     if not faces:
         raise NoFaceError(f"{label}: no face found")
     return faces
@@ -161,16 +159,14 @@ def verify(
     face = _probe_faces(image, settings, "largest")[0]
     decision = verify_embedding(face.embedding, claimed, settings.decide.threshold)
     latency = (time.perf_counter() - start) * 1000
-    return VerifyResult(
-        name, decision.accepted, decision.distance, decision.threshold, face, latency
-    )
+    return VerifyResult(**asdict(decision), claimed=name, face=face, latency_ms=latency)
 
 
 def identify(
     gallery: Gallery,
     image: ImageSource,
     settings: Settings | None = None,
-    policy: str | None = None,
+    policy: FacePolicy | None = None,
 ) -> list[IdentifyResult]:
     """Return who each face in the image is (largest only, or all per policy), None for unknown."""
     settings = settings or load_settings()
@@ -178,20 +174,9 @@ def identify(
     enrolled = gallery.embeddings(get_pipeline(settings.vision).embedder.name)
     results = []
     for face in _probe_faces(image, settings, policy):
-        d = identify_embedding(
+        decision = identify_embedding(
             face.embedding, enrolled, settings.decide.threshold, settings.decide.identify_k
         )
         latency = (time.perf_counter() - start) * 1000
-        results.append(
-            IdentifyResult(
-                d.person,
-                d.distance,
-                d.threshold,
-                d.nearest,
-                d.runner_up,
-                d.runner_up_distance,
-                face,
-                latency,
-            )
-        )
+        results.append(IdentifyResult(**asdict(decision), face=face, latency_ms=latency))
     return results

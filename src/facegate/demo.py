@@ -73,61 +73,49 @@ def run_demo(
         }
         with SQLiteGallery(db or folder / "demo.db") as gallery:
             collins, hopper = photos["Eileen Collins"], photos["Grace Hopper"]
-            person = api.enroll(
-                gallery,
-                "Eileen Collins",
-                collins[:3],
-                "demo: public-domain NASA photo",
-                settings=settings,
-            )
-            yield {
-                "step": "enroll",
-                "person": person.name,
-                "embeddings": person.embeddings,
-                "text": f"enrolled {person.name} from 3 photos",
-            }
-            yield from _show_verify(gallery, "Eileen Collins", collins[3], settings)
-            yield from _show_verify(gallery, "Eileen Collins", hopper[3], settings)
-            yield from _show_identify(gallery, hopper[3], settings)
-            person = api.enroll(
-                gallery,
-                "Grace Hopper",
-                hopper[:3],
-                "demo: public-domain US Navy photo",
-                settings=settings,
-            )
-            yield {
-                "step": "enroll",
-                "person": person.name,
-                "embeddings": person.embeddings,
-                "text": f"enrolled {person.name} from 3 photos (no retraining needed)",
-            }
-            yield from _show_identify(gallery, hopper[3], settings)
-            yield from _show_identify(gallery, collins[3], settings)
+            yield _enroll(gallery, "Eileen Collins", collins[:3], "NASA", settings)
+            yield _verify(gallery, "Eileen Collins", collins[3], settings)
+            yield _verify(gallery, "Eileen Collins", hopper[3], settings)
+            yield _identify(gallery, hopper[3], settings)
+            yield _enroll(gallery, "Grace Hopper", hopper[:3], "US Navy", settings)
+            yield _identify(gallery, hopper[3], settings)
+            yield _identify(gallery, collins[3], settings)
 
 
-def _show_verify(
+def _enroll(
+    gallery: SQLiteGallery, name: str, photos: list[Path], source: str, settings: Settings
+) -> dict[str, object]:
+    """Return the demo step that enrolls a person from photos."""
+    consent = f"demo: generated from a public-domain {source} photo"
+    person = api.enroll(gallery, name, photos, consent, settings=settings)
+    return {
+        "step": "enroll",
+        "person": person.name,
+        "embeddings": person.embeddings,
+        "text": f"enroll   {person.name} from {len(photos)} photos",
+    }
+
+
+def _verify(
     gallery: SQLiteGallery, claimed: str, photo: Path, settings: Settings
-) -> Iterator[dict[str, object]]:
-    """Yield one verify decision as a demo step."""
+) -> dict[str, object]:
+    """Return one verify decision as a demo step."""
     result = api.verify(gallery, claimed, photo, settings)
     verdict = "ACCEPTED" if result.accepted else "REJECTED"
-    yield {
+    return {
         "step": "verify",
         "photo": photo.name,
         **result.as_dict(),
-        "text": f"verify  {photo.name} as {claimed}: {verdict} (distance {result.distance:.3f}, "
+        "text": f"verify   {photo.name} as {claimed}: {verdict} (distance {result.distance:.3f}, "
         f"threshold {result.threshold:.3f}, {result.latency_ms:.0f} ms)",
     }
 
 
-def _show_identify(
-    gallery: SQLiteGallery, photo: Path, settings: Settings
-) -> Iterator[dict[str, object]]:
-    """Yield the identify decision for a photo's largest face as a demo step."""
+def _identify(gallery: SQLiteGallery, photo: Path, settings: Settings) -> dict[str, object]:
+    """Return the identify decision for a photo's largest face as a demo step."""
     result = api.identify(gallery, photo, settings)[0]
     who = result.person or "unknown"
-    yield {
+    return {
         "step": "identify",
         "photo": photo.name,
         **result.as_dict(),

@@ -74,7 +74,7 @@ class DecideSettings(_Section):
     """Matching thresholds and the identify rule."""
 
     threshold: float = Field(
-        0.5,
+        0.42,
         gt=0.0,
         description="Max Euclidean distance between unit embeddings for 'same person'. "
         "Calibrated on LFW View 1 (pairsDevTrain.txt); see docs/threshold.md.",
