@@ -98,7 +98,7 @@ def main() -> None:
             f"{r.ms_per_image:.1f}",
             f"{r.ms_per_image / base_ms:.2f}",
         )
-    Console().print(table)
+    Console(width=150).print(table)
 
     args.out.mkdir(parents=True, exist_ok=True)
     save_roc_plot(

@@ -88,3 +88,15 @@ def test_largest_policy_orders_by_area() -> None:
 def test_hog_finds_the_shipped_astronaut() -> None:
     boxes = HogDetector(upsample=1).detect(skimage.data.astronaut())
     assert any(170 < b.left < 185 and 70 < b.top < 85 for b in boxes)
+
+
+def test_large_images_are_downscaled_for_detection_only(faces: dict[str, list[Path]]) -> None:
+    import cv2
+
+    image = load_image(faces["Colin Powell"][0])
+    big = cv2.resize(image, None, fx=6, fy=6, interpolation=cv2.INTER_CUBIC)  # 1500 x 1500
+    pipeline = FacePipeline(VisionSettings(fallback_detectors=(), detect_max_side=800))
+    small_face = pipeline.encode(image)[0]
+    big_face = pipeline.encode(big)[0]
+    assert big_face.box.width == pytest.approx(6 * small_face.box.width, rel=0.25)
+    assert np.linalg.norm(big_face.embedding - small_face.embedding) < 0.25

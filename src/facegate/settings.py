@@ -42,6 +42,12 @@ class VisionSettings(_Section):
         description="Detectors tried in turn when the primary finds no face: 'hog2' = HOG at "
         "upsample+1, 'cnn' = dlib's CNN (about 1 s per small image; keep it out of live loops).",
     )
+    detect_max_side: int = Field(
+        800,
+        ge=0,
+        description="Images whose longer side exceeds this are downscaled for detection only "
+        "(boxes are mapped back; landmarks and chips use full resolution). 0 = never.",
+    )
     min_detection_score: float = Field(
         0.0, description="HOG/CNN detections scoring below this are discarded."
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
+import cv2
 import dlib
 import numpy as np
 
@@ -74,6 +76,33 @@ class FallbackDetector:
         return self.primary.detect(image) or self.fallback.detect(image)
 
 
+class DownscalingDetector:
+    """Runs a detector on a copy shrunk to max_side pixels and maps its boxes back."""
+
+    def __init__(self, inner: Detector, max_side: int) -> None:
+        self.inner = inner
+        self.max_side = max_side
+        self.name = inner.name
+
+    def detect(self, image: np.ndarray) -> list[FaceBox]:
+        """Return the inner detector's faces in full-resolution coordinates."""
+        height, width = image.shape[:2]
+        scale = self.max_side / max(height, width)
+        if scale >= 1.0:
+            return self.inner.detect(image)
+        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        return [
+            replace(
+                box,
+                left=int(box.left / scale),
+                top=int(box.top / scale),
+                right=min(width, round(box.right / scale)),
+                bottom=min(height, round(box.bottom / scale)),
+            )
+            for box in self.inner.detect(small)
+        ]
+
+
 def build_detector(settings: VisionSettings) -> Detector:
     """Return the detector (with its fallbacks, in order) that the settings describe."""
     score = settings.min_detection_score
@@ -89,6 +118,8 @@ def build_detector(settings: VisionSettings) -> Detector:
             fallback = CnnDetector(settings.upsample, score)
         if fallback.name != primary.name:
             primary = FallbackDetector(primary, fallback)
+    if settings.detect_max_side:
+        return DownscalingDetector(primary, settings.detect_max_side)
     return primary
 
 
