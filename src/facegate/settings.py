@@ -90,12 +90,62 @@ class DecideSettings(_Section):
     )
 
 
+class GateSettings(_Section):
+    """The activity gate: the cheap test every camera frame passes before any face model."""
+
+    mode: Literal["pixel", "off"] = Field(
+        "pixel", description="'pixel' = pixel-change fraction; 'off' = every frame goes on."
+    )
+    width: int = Field(160, ge=16, description="Frames are shrunk to this width (INTER_AREA).")
+    pixel_threshold: int = Field(
+        25, ge=1, le=255, description="Grey-level change above which a pixel counts as changed."
+    )
+    epsilon: float = Field(
+        0.10, gt=0.0, le=1.0, description="Changed-pixel fraction above which the gate opens."
+    )
+    reference_seconds: float = Field(
+        1.0, gt=0.0, description="Each frame is compared with the frame about this long ago."
+    )
+
+
+class TrackSettings(_Section):
+    """Linking face detections across frames into one track per person."""
+
+    iou_match: float = Field(
+        0.3, gt=0.0, le=1.0, description="Min box overlap (IoU) to continue a track."
+    )
+    max_centre_shift: float = Field(
+        0.5, gt=0.0, description="Else: max centre shift, in face widths, to continue a track."
+    )
+    max_missed_seconds: float = Field(
+        1.0, gt=0.0, description="A track unseen for this long is closed."
+    )
+    cooldown_seconds: float = Field(
+        5.0,
+        ge=0.0,
+        description="After a decision, the same track is not decided again for this long.",
+    )
+
+
+class SelectSettings(_Section):
+    """Choosing the best frames of a track and fusing their distances into one decision."""
+
+    best_k: int = Field(5, ge=1, description="Frames per track used for the decision.")
+    window_seconds: float = Field(
+        2.0, gt=0.0, description="Frames are collected for at most this long before deciding."
+    )
+    min_face_px: int = Field(40, ge=1, description="Faces narrower than this are never used.")
+
+
 class Settings(_Section):
     """All of facegate's settings."""
 
     media: MediaSettings = MediaSettings()
     vision: VisionSettings = VisionSettings()
     decide: DecideSettings = DecideSettings()
+    gate: GateSettings = GateSettings()
+    track: TrackSettings = TrackSettings()
+    select: SelectSettings = SelectSettings()
     db: Path | None = Field(None, description="Gallery database path (default: user data dir).")
 
 

@@ -1,0 +1,1 @@
+"""The camera loop: sources, activity gate, tracker, best-frame selection."""
