@@ -35,6 +35,15 @@ def deepface() -> Path:
 
 
 @pytest.fixture(scope="session")
+def crowd_video() -> Path:
+    """Return the shared 4 s crowd video, or skip when absent."""
+    path = DATA / "video" / "crowd_walking.mp4"
+    if not path.exists():
+        pytest.skip(f"crowd video not found at {path} (set FACEGATE_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
 def faces(lfw: Path) -> dict[str, list[Path]]:
     """Return a few LFW people with several photos each."""
     return {
