@@ -135,6 +135,17 @@ class SelectSettings(_Section):
         2.0, gt=0.0, description="Frames are collected for at most this long before deciding."
     )
     min_face_px: int = Field(40, ge=1, description="Faces narrower than this are never used.")
+    min_candidates: int = Field(
+        10,
+        ge=1,
+        description="Decide before the window ends once this many usable frames were seen "
+        "(the best_k are chosen among them).",
+    )
+    fusion: Literal["mean_best", "median", "vote"] = Field(
+        "mean_best",
+        description="How the best frames' distances become one: mean of the best majority, "
+        "median, or majority vote (see decide.fuse_distances).",
+    )
 
 
 class Settings(_Section):

@@ -1,0 +1,218 @@
+"""Frame quality scores and the best-k frames of a track, collected within a time window."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from facegate.settings import SelectSettings
+from facegate.vision.types import FaceBox, FaceQuality
+
+T = TypeVar("T")
+
+# dlib's 5-point landmarks, in dlib's order (checked on LFW Colin_Powell_0001, x = 150, 136, 100,
+# 115, 131): 0 outer and 1 inner corner of the eye on the image's right (the subject's left
+# eye), 2 outer and 3 inner corner of the eye on the image's left, 4 the base of the nose.
+IMAGE_RIGHT_EYE = (0, 1)
+IMAGE_LEFT_EYE = (2, 3)
+NOSE = 4
+
+# Sharpness (variance of the Laplacian of the 150px chip) is scored on a log scale: 0 at or
+# below SHARPNESS_FLOOR (a chip blurred with sigma ~3 px), 1 at or above SHARPNESS_FULL (the
+# sharpest tenth of LFW is about 90, its median about 46). Log, because blur halves or doubles
+# it: 15 -> 30 matters as much as 50 -> 100. Capped, because sensor noise also raises it.
+SHARPNESS_FLOOR = 2.0
+SHARPNESS_FULL = 200.0
+# Face size (box width) is scored linearly up to SIZE_FULL_PX: with the default chip padding
+# (0.25) the face spans about 100 of the chip's 150 px, so wider faces add no detail.
+SIZE_FULL_PX = 100.0
+# Pose: yaw is estimated from how far the nose sits off the line between the eyes (see
+# estimate_yaw). NOSE_DEPTH_RATIO = nose base depth in front of the eye centres / half the eye
+# distance, about 22 mm / 31 mm on an average adult face. The score falls linearly from 1 when
+# frontal to 0 at YAW_LIMIT_DEG, about where the HOG detector stops finding faces.
+NOSE_DEPTH_RATIO = 0.7
+YAW_LIMIT_DEG = 60.0
+# Exposure: the chip's mean grey level scores 1 at EXPOSURE_MID and falls quadratically (mild
+# near mid-grey, steep near the ends) to 0 at EXPOSURE_MID +- EXPOSURE_SPAN.
+EXPOSURE_MID = 128.0
+EXPOSURE_SPAN = 100.0
+
+
+@dataclass(frozen=True)
+class ScoreWeights:
+    """Weights of the four parts of a frame score (they sum to 1, so scores are in 0..1).
+
+    Sharpness weighs most: motion blur while walking is the commonest bad frame and hurts the
+    embedding most. Pose comes next (the embedder is trained mostly on near-frontal faces),
+    then size (it only matters until the chip is at full resolution), then exposure (the
+    embedder tolerates a global brightness change; only near-black or burnt-out chips hurt).
+    """
+
+    sharpness: float = 0.4
+    pose: float = 0.3
+    size: float = 0.2
+    exposure: float = 0.1
+
+
+DEFAULT_WEIGHTS = ScoreWeights()
+
+
+@dataclass(frozen=True)
+class FrameScoreParts:
+    """Each part of a frame score on a 0..1 scale (1 = best), and the estimated yaw."""
+
+    sharpness: float
+    pose: float
+    size: float
+    exposure: float
+    yaw_deg: float
+
+    def total(self, weights: ScoreWeights = DEFAULT_WEIGHTS) -> float:
+        """Return the weighted sum of the parts."""
+        return (
+            weights.sharpness * self.sharpness
+            + weights.pose * self.pose
+            + weights.size * self.size
+            + weights.exposure * self.exposure
+        )
+
+
+def _clip01(value: float) -> float:
+    """Return value clipped to 0..1."""
+    return min(max(value, 0.0), 1.0)
+
+
+def estimate_yaw(landmarks: np.ndarray) -> float:
+    """Return the approximate yaw in degrees from 5 landmarks (0 = frontal, + = nose to right).
+
+    The nose base's offset from the midpoint of the eye centres is measured along the eye axis
+    (so in-plane roll does not count), in half eye distances, then turned into an angle with a
+    simple head model: offset = NOSE_DEPTH_RATIO * tan(yaw). A rough angle, good for ranking
+    frames: a mirrored face gives the opposite sign.
+    """
+    points = np.asarray(landmarks, dtype=np.float64)
+    right = points[list(IMAGE_RIGHT_EYE)].mean(axis=0)
+    left = points[list(IMAGE_LEFT_EYE)].mean(axis=0)
+    axis = right - left
+    half_sq = float(axis @ axis) / 2
+    if half_sq < 1e-9:
+        return 90.0
+    offset = float((points[NOSE] - (right + left) / 2) @ axis) / half_sq
+    return math.degrees(math.atan(offset / NOSE_DEPTH_RATIO))
+
+
+def sharpness_score(sharpness: float) -> float:
+    """Return the sharpness part: log-scaled between SHARPNESS_FLOOR and SHARPNESS_FULL."""
+    ratio = max(sharpness, SHARPNESS_FLOOR) / SHARPNESS_FLOOR
+    return _clip01(math.log(ratio) / math.log(SHARPNESS_FULL / SHARPNESS_FLOOR))
+
+
+def pose_score(yaw_deg: float) -> float:
+    """Return the pose part: 1 when frontal, falling linearly to 0 at YAW_LIMIT_DEG."""
+    return _clip01(1.0 - abs(yaw_deg) / YAW_LIMIT_DEG)
+
+
+def size_score(box: FaceBox) -> float:
+    """Return the size part: the box's shorter side over SIZE_FULL_PX, capped at 1."""
+    return _clip01(min(box.width, box.height) / SIZE_FULL_PX)
+
+
+def exposure_score(brightness: float) -> float:
+    """Return the exposure part: 1 at mid-grey, 0 at EXPOSURE_SPAN from it (quadratic)."""
+    return _clip01(1.0 - ((brightness - EXPOSURE_MID) / EXPOSURE_SPAN) ** 2)
+
+
+def frame_score_parts(quality: FaceQuality, landmarks: np.ndarray, box: FaceBox) -> FrameScoreParts:
+    """Return the four 0..1 parts of a frame's score and its estimated yaw."""
+    yaw = estimate_yaw(landmarks)
+    return FrameScoreParts(
+        sharpness=sharpness_score(quality.sharpness),
+        pose=pose_score(yaw),
+        size=size_score(box),
+        exposure=exposure_score(quality.brightness),
+        yaw_deg=yaw,
+    )
+
+
+def frame_score(
+    quality: FaceQuality,
+    landmarks: np.ndarray,
+    box: FaceBox,
+    weights: ScoreWeights = DEFAULT_WEIGHTS,
+) -> float:
+    """Return a frame's quality score in 0..1 (higher is better) for best-frame selection."""
+    return frame_score_parts(quality, landmarks, box).total(weights)
+
+
+@dataclass(frozen=True)
+class ScoredFrame(Generic[T]):
+    """One kept frame: the caller's item, its score and its time."""
+
+    item: T
+    score: float
+    timestamp: float
+
+
+class BestFrames(Generic[T]):
+    """Keeps the best_k highest-scoring frames of one track within window_seconds.
+
+    The window starts at the first frame accepted (faces narrower than min_face_px are
+    refused and do not start it); frames after it has elapsed are refused.
+    """
+
+    def __init__(self, settings: SelectSettings | None = None) -> None:
+        self.settings = settings or SelectSettings()
+        self._frames: list[ScoredFrame[T]] = []
+        self._started_at: float | None = None
+        self._seen = 0
+
+    def __len__(self) -> int:
+        """Return the number of frames kept."""
+        return len(self._frames)
+
+    @property
+    def started_at(self) -> float | None:
+        """Return the time of the first accepted frame (None before any)."""
+        return self._started_at
+
+    def add(self, item: T, score: float, timestamp: float, face_px: int) -> bool:
+        """Return whether the frame was kept (refused: face too small, window over, or worse)."""
+        if face_px < self.settings.min_face_px or self._window_over(timestamp):
+            return False
+        if self._started_at is None:
+            self._started_at = timestamp
+        self._seen += 1
+        frame = ScoredFrame(item, score, timestamp)
+        if len(self._frames) < self.settings.best_k:
+            self._frames.append(frame)
+        elif score > self._frames[-1].score:
+            self._frames[-1] = frame
+        else:
+            return False
+        self._frames.sort(key=lambda kept: (-kept.score, kept.timestamp))
+        return True
+
+    def ready(self, timestamp: float) -> bool:
+        """Return whether min_candidates usable frames were seen or the window has passed."""
+        if self._seen >= max(self.settings.min_candidates, self.settings.best_k):
+            return True
+        return bool(self._frames) and self._window_over(timestamp, inclusive=True)
+
+    def best(self) -> list[T]:
+        """Return the kept items, best score first (earlier first on equal scores)."""
+        return [frame.item for frame in self._frames]
+
+    def scored(self) -> list[ScoredFrame[T]]:
+        """Return the kept frames with their scores and times, best first."""
+        return list(self._frames)
+
+    def _window_over(self, timestamp: float, inclusive: bool = False) -> bool:
+        """Return whether the window has elapsed (strictly, unless inclusive) at timestamp."""
+        if self._started_at is None:
+            return False
+        elapsed = timestamp - self._started_at
+        window = self.settings.window_seconds
+        return elapsed >= window if inclusive else elapsed > window
