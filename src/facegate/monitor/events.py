@@ -1,0 +1,287 @@
+"""The event log: every access decision in SQLite (WAL), appendable from several processes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from facegate.errors import FacegateError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 15_000
+MODES = ("verify", "identify")
+DECISIONS = ("unlock", "deny", "retry")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS event_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS access_events (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    ts REAL NOT NULL,
+    door TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    track INTEGER,
+    claimed TEXT,
+    decision TEXT NOT NULL,
+    person TEXT,
+    distance REAL,
+    threshold REAL NOT NULL,
+    frames_used INTEGER NOT NULL,
+    face_quality TEXT NOT NULL,
+    liveness TEXT,
+    latency_ms REAL NOT NULL,
+    attempt INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS access_events_ts ON access_events(ts);
+CREATE INDEX IF NOT EXISTS access_events_door_ts ON access_events(door, ts);
+"""
+
+COLUMNS = (
+    "time, door, mode, track, claimed, decision, person, distance, threshold, frames_used,"
+    " face_quality, liveness, latency_ms, attempt"
+)
+
+
+class EventLogUnavailableError(FacegateError):
+    """The event log database cannot be opened, read or written (locked, corrupt, no access)."""
+
+    code = "event_log_unavailable"
+
+
+TimeLike = datetime | str
+
+
+def to_utc(value: TimeLike) -> datetime:
+    """Return an aware UTC datetime from a datetime or ISO 8601 string (naive means UTC)."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def now_iso() -> str:
+    """Return the current UTC time as ISO 8601 with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class AccessEvent:
+    """One access decision at one door, with the scores and timings behind it."""
+
+    time: str
+    door: str
+    mode: str
+    track: int | None
+    claimed: str | None
+    decision: str
+    person: str | None
+    distance: float | None
+    threshold: float
+    frames_used: int
+    face_quality: dict[str, Any] = field(default_factory=dict)
+    liveness: dict[str, Any] | None = None
+    latency_ms: float = 0.0
+    attempt: int = 1
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
+        if self.decision not in DECISIONS:
+            raise ValueError(f"decision must be one of {DECISIONS}, not {self.decision!r}")
+        if not self.door:
+            raise ValueError("an access event needs a door")
+        if self.attempt < 1:
+            raise ValueError("attempt numbers start at 1")
+        to_utc(self.time)  # raises ValueError on a malformed time
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the event as a JSON-ready dict (one JSON line per event)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AccessEvent:
+        """Return an event from a dict made by as_dict (or parsed from its JSON)."""
+        return cls(**data)
+
+
+def _event_row(event: AccessEvent) -> tuple[object, ...]:
+    """Return the column values of one event, in COLUMNS order plus ts at the end."""
+    moment = to_utc(event.time)
+    liveness = None if event.liveness is None else json.dumps(event.liveness, sort_keys=True)
+    return (
+        event.time,
+        event.door,
+        event.mode,
+        event.track,
+        event.claimed,
+        event.decision,
+        event.person,
+        event.distance,
+        float(event.threshold),
+        int(event.frames_used),
+        json.dumps(event.face_quality, sort_keys=True),
+        liveness,
+        float(event.latency_ms),
+        int(event.attempt),
+        moment.timestamp(),
+    )
+
+
+def _row_event(row: Sequence[Any]) -> AccessEvent:
+    """Return the event stored in one row (COLUMNS order)."""
+    values = list(row)
+    values[10] = json.loads(values[10])
+    values[11] = None if values[11] is None else json.loads(values[11])
+    return AccessEvent(*values)
+
+
+def _filters(
+    door: str | None,
+    person: str | None,
+    decision: str | None,
+    since: TimeLike | None,
+    until: TimeLike | None,
+) -> tuple[str, list[object]]:
+    """Return a WHERE clause (possibly empty) and its parameters; since <= time < until."""
+    clauses: list[str] = []
+    params: list[object] = []
+    for column, value in (("door", door), ("person", person), ("decision", decision)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if since is not None:
+        clauses.append("ts >= ?")
+        params.append(to_utc(since).timestamp())
+    if until is not None:
+        clauses.append("ts < ?")
+        params.append(to_utc(until).timestamp())
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+class EventLog:
+    """Access events in one SQLite file (its own or the gallery's); safe across processes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self._conn = self._connect()
+        except (sqlite3.Error, OSError) as exc:
+            raise EventLogUnavailableError(f"cannot open event log {self.path}: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        """Return a connection in WAL mode with the schema in place."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        with self._write(conn):
+            for statement in filter(str.strip, SCHEMA.split(";")):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT OR IGNORE INTO event_meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        return conn
+
+    @contextmanager
+    def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        """Yield a connection inside one IMMEDIATE transaction: all of it commits or none."""
+        conn = conn or self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise EventLogUnavailableError(f"cannot write event log {self.path}: {exc}") from exc
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise EventLogUnavailableError(f"cannot write event log {self.path}: {exc}") from exc
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise EventLogUnavailableError(f"cannot write event log {self.path}: {exc}") from exc
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        """Return all rows of a query, wrapping database errors."""
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise EventLogUnavailableError(f"cannot read event log {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def append(self, event: AccessEvent) -> int:
+        """Store one event in its own transaction and return its id."""
+        placeholders = ", ".join("?" * 15)
+        with self._write() as conn:
+            cursor = conn.execute(
+                f"INSERT INTO access_events({COLUMNS}, ts) VALUES ({placeholders})",
+                _event_row(event),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def query(
+        self,
+        door: str | None = None,
+        person: str | None = None,
+        decision: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[AccessEvent]:
+        """Return matching events, newest first, one page of at most limit."""
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset must not be negative")
+        where, params = _filters(door, person, decision, since, until)
+        sql = (
+            f"SELECT {COLUMNS} FROM access_events{where} ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?"
+        )
+        return [_row_event(row) for row in self._read(sql, [*params, limit, offset])]
+
+    def count(
+        self,
+        door: str | None = None,
+        person: str | None = None,
+        decision: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+    ) -> int:
+        """Return how many events match the filters."""
+        where, params = _filters(door, person, decision, since, until)
+        return int(self._read(f"SELECT COUNT(*) FROM access_events{where}", params)[0][0])
+
+    def attempt_number(
+        self, door: str, person_or_track_key: str | int, now: TimeLike, window_seconds: float
+    ) -> int:
+        """Return 1 + the events at this door for this person/claim (str) or track (int) lately.
+
+        "Lately" is the window (now - window_seconds, now]; a second try within it is attempt 2.
+        """
+        end = to_utc(now)
+        start = end - timedelta(seconds=window_seconds)
+        if isinstance(person_or_track_key, int):
+            who, key = "track = ?", [person_or_track_key]
+        else:
+            who, key = "(person = ? OR claimed = ?)", [person_or_track_key] * 2
+        sql = f"SELECT COUNT(*) FROM access_events WHERE door = ? AND {who} AND ts > ? AND ts <= ?"
+        rows = self._read(sql, [door, *key, start.timestamp(), end.timestamp()])
+        return 1 + int(rows[0][0])
