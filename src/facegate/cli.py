@@ -276,6 +276,90 @@ def demo(
     _run(as_json, body)
 
 
+@app.command()
+def run(
+    source: Annotated[
+        str | None,
+        typer.Option(help="Webcam index, video file or RTSP/HTTP URL (default: the demo scene)."),
+    ] = None,
+    door: Annotated[
+        str | None, typer.Option(help="Door name (default: settings loop.door).")
+    ] = None,
+    as_json: JsonOpt = False,
+    events: Annotated[
+        Path | None, typer.Option(help="Event log SQLite file (default: the gallery's file).")
+    ] = None,
+    webhook: Annotated[
+        list[str] | None, typer.Option(help="POST each decision as JSON here (repeatable).")
+    ] = None,
+    command: Annotated[
+        str | None, typer.Option(help="Run this command per decision (event JSON on stdin).")
+    ] = None,
+    max_seconds: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds of video.")
+    ] = None,
+    realtime: Annotated[
+        bool, typer.Option(help="Pace files and the demo scene to their fps.")
+    ] = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Watch a door: gate -> faces -> best frames -> decision, one per approaching person."""
+    import shlex
+    import tempfile
+
+    from facegate.actions.outputs import CommandOutput, Dispatcher, Output, WebhookOutput
+    from facegate.demo import enroll_scene_people
+    from facegate.monitor.events import AccessEvent, EventLog
+    from facegate.stream.loop import AccessLoop
+    from facegate.stream.run import EventSink, run_loop
+    from facegate.stream.sources import open_source
+
+    def show(event: AccessEvent) -> None:
+        if as_json:
+            _emit(event.as_dict())
+            return
+        who = event.person or "unknown"
+        distance = "-" if event.distance is None else f"{event.distance:.3f}"
+        console.print(
+            f"{event.time} door {event.door} track {event.track}: [bold]{event.decision}[/] "
+            f"{who} (distance {distance}, {event.frames_used} frames, {event.latency_ms:.0f} ms)"
+        )
+
+    def body() -> int:
+        settings = _settings(config)
+        if door is not None:
+            settings = settings.model_copy(
+                update={"loop": settings.loop.model_copy(update={"door": door})}
+            )
+        outputs: list[Output] = [WebhookOutput(url) for url in webhook or []]
+        if command:
+            outputs.append(CommandOutput(shlex.split(command)))
+        with tempfile.TemporaryDirectory(prefix="facegate-run-") as tmp:
+            gallery_path = db or settings.db
+            if source is None and gallery_path is None:
+                gallery_path = Path(tmp) / "demo.db"
+            with api.open_gallery(gallery_path, settings) as gallery:
+                if source is None and not gallery.people():
+                    enroll_scene_people(gallery, Path(tmp), settings)
+                with EventLog(events or gallery.path) as log:
+                    sink = EventSink(
+                        log, Dispatcher(outputs), settings.loop.attempt_window_seconds, show
+                    )
+                    try:
+                        frames = open_source(source, realtime=realtime)
+                        stats = run_loop(frames, AccessLoop(settings, gallery, sink), max_seconds)
+                    finally:
+                        sink.close()
+        Console(stderr=True).print(
+            f"facegate: {stats.frames} frames, {stats.gated} past the gate, "
+            f"{stats.embedded} faces embedded, {stats.decisions} decisions"
+        )
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
 def main() -> None:
     """Run the facegate command line."""
     app()

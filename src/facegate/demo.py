@@ -56,6 +56,15 @@ def write_views(folder: Path, name: str, views: list[np.ndarray]) -> list[Path]:
     return paths
 
 
+def enroll_scene_people(gallery: SQLiteGallery, folder: Path, settings: Settings) -> list[str]:
+    """Enroll the demo scene's resident (Eileen Collins; Grace Hopper stays a stranger)."""
+    loader, region = SUBJECTS["Eileen Collins"]
+    photos = write_views(folder, "Eileen Collins", make_views(loader(), region, count=3, seed=0))
+    consent = "demo: generated from a public-domain NASA photo"
+    api.enroll(gallery, "Eileen Collins", photos, consent, settings=settings)
+    return ["Eileen Collins"]
+
+
 def run_demo(
     db: Path | None = None, settings: Settings | None = None
 ) -> Iterator[dict[str, object]]:

@@ -148,6 +148,27 @@ class SelectSettings(_Section):
     )
 
 
+class LoopSettings(_Section):
+    """The access loop at one door."""
+
+    door: str = Field("main", min_length=1, description="Name of the door this loop guards.")
+    detect_max_side: int = Field(
+        640, ge=64, description="Frames are downscaled to this longer side for detection."
+    )
+    retry_margin: float = Field(
+        0.05,
+        ge=0.0,
+        description="Fused distances within this above the threshold ask the person to retry "
+        "instead of denying.",
+    )
+    attempt_window_seconds: float = Field(
+        60.0, gt=0.0, description="A new decision for the same person within this is a re-try."
+    )
+    gallery_refresh_seconds: float = Field(
+        10.0, gt=0.0, description="How often the loop reloads the gallery's embeddings."
+    )
+
+
 class Settings(_Section):
     """All of facegate's settings."""
 
@@ -157,6 +178,7 @@ class Settings(_Section):
     gate: GateSettings = GateSettings()
     track: TrackSettings = TrackSettings()
     select: SelectSettings = SelectSettings()
+    loop: LoopSettings = LoopSettings()
     db: Path | None = Field(None, description="Gallery database path (default: user data dir).")
 
 

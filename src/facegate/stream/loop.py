@@ -1,0 +1,173 @@
+"""The access loop: gate -> detect -> track -> best frames -> embed -> fuse -> decision."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from facegate.decide import fuse_identify, identify_embedding
+from facegate.gallery.types import EmbeddingSet, Gallery
+from facegate.monitor.events import AccessEvent, now_iso
+from facegate.settings import Settings
+from facegate.stream.gate import build_gate
+from facegate.stream.select import BestFrames, frame_score
+from facegate.stream.tracker import Tracker
+from facegate.vision import FacePipeline
+from facegate.vision.align import align_face
+from facegate.vision.quality import measure_quality
+from facegate.vision.types import FaceBox, FaceQuality
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One aligned face of one frame, kept until its track is decided."""
+
+    chip: np.ndarray
+    box: FaceBox
+    quality: FaceQuality
+
+
+@dataclass
+class _TrackState:
+    """What the loop holds for one open track."""
+
+    frames: BestFrames[Candidate]
+    first_wall: float
+
+
+@dataclass
+class LoopStats:
+    """Counters of what the loop did, for benchmarks and the final summary."""
+
+    frames: int = 0
+    gated: int = 0
+    detected: int = 0
+    embedded: int = 0
+    decisions: int = 0
+
+
+def loop_pipeline(settings: Settings) -> FacePipeline:
+    """Return a pipeline for live frames: no slow fallback detectors, detection downscaled."""
+    vision = settings.vision.model_copy(
+        update={"fallback_detectors": (), "detect_max_side": settings.loop.detect_max_side}
+    )
+    return FacePipeline(vision)
+
+
+class AccessLoop:
+    """Turns a stream of frames into one access decision per approaching person."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        gallery: Gallery,
+        on_event: Callable[[AccessEvent], None],
+        pipeline: FacePipeline | None = None,
+    ) -> None:
+        self.settings = settings
+        self.gallery = gallery
+        self.on_event = on_event
+        self.pipeline = pipeline or loop_pipeline(settings)
+        self.gate = build_gate(settings.gate)
+        self.tracker = Tracker(settings.track)
+        self.stats = LoopStats()
+        self._tracks: dict[int, _TrackState] = {}
+        self._enrolled = EmbeddingSet.empty()
+        self._loaded_at = -float("inf")
+
+    def _embeddings(self) -> EmbeddingSet:
+        """Return the gallery's vectors, reloaded every gallery_refresh_seconds."""
+        if time.monotonic() - self._loaded_at > self.settings.loop.gallery_refresh_seconds:
+            self._enrolled = self.gallery.embeddings(self.pipeline.embedder.name)
+            self._loaded_at = time.monotonic()
+        return self._enrolled
+
+    def process(self, frame: np.ndarray, timestamp: float) -> list[AccessEvent]:
+        """Feed one RGB frame (time in seconds); return the decisions it completed."""
+        self.stats.frames += 1
+        passed = self.gate.update(frame, timestamp).passed
+        if not passed and not self._tracks:
+            self.tracker.update([], timestamp)
+            return self._finish_closed(timestamp)
+        self.stats.gated += 1
+        boxes = self.pipeline.detector.detect(frame)
+        self.stats.detected += len(boxes)
+        for tracked in self.tracker.update(boxes, timestamp):
+            if not self.tracker.is_cooling(tracked.track_id, timestamp):
+                self._collect(frame, tracked.track_id, tracked.box, timestamp)
+        events = self._finish_closed(timestamp)
+        for track_id, state in list(self._tracks.items()):
+            if state.frames.ready(timestamp):
+                events.append(self._decide(track_id, state, timestamp))
+        return events
+
+    def flush(self, timestamp: float) -> list[AccessEvent]:
+        """Decide every open track that has frames (the source ended); return the decisions."""
+        return [
+            self._decide(t, s, timestamp) for t, s in list(self._tracks.items()) if len(s.frames)
+        ]
+
+    def _collect(self, frame: np.ndarray, track_id: int, box: FaceBox, timestamp: float) -> None:
+        """Align one tracked face and offer it to its track's best-frame selector."""
+        state = self._tracks.get(track_id)
+        if state is None:
+            state = _TrackState(BestFrames(self.settings.select), time.monotonic())
+            self._tracks[track_id] = state
+        vision = self.pipeline.settings
+        chip, landmarks = align_face(frame, box, vision.chip_size, vision.chip_padding)
+        quality = measure_quality(chip, box)
+        score = frame_score(quality, landmarks, box)
+        state.frames.add(Candidate(chip, box, quality), score, timestamp, box.width)
+
+    def _finish_closed(self, timestamp: float) -> list[AccessEvent]:
+        """Decide tracks that closed (person left) before their selector was ready."""
+        events = []
+        for track_id in self.tracker.pop_closed():
+            state = self._tracks.get(track_id)
+            if state is not None and len(state.frames):
+                events.append(self._decide(track_id, state, timestamp))
+            self._tracks.pop(track_id, None)
+        return events
+
+    def _decide(self, track_id: int, state: _TrackState, timestamp: float) -> AccessEvent:
+        """Embed a track's best frames, fuse their matches, log and return the decision."""
+        best = state.frames.best()
+        vectors = self.pipeline.embedder.embed([c.chip for c in best])
+        self.stats.embedded += len(best)
+        threshold = self.settings.decide.threshold
+        enrolled = self._embeddings()
+        per_frame = [
+            identify_embedding(v, enrolled, threshold, self.settings.decide.identify_k)
+            for v in vectors
+        ]
+        fused = fuse_identify(per_frame, threshold, self.settings.select.fusion)
+        if fused.person is not None:
+            decision = "unlock"
+        elif fused.distance <= threshold + self.settings.loop.retry_margin:
+            decision = "retry"
+        else:
+            decision = "deny"
+        self.tracker.mark_decided(track_id, timestamp)
+        del self._tracks[track_id]
+        self.stats.decisions += 1
+        top = best[0]
+        event = AccessEvent(
+            time=now_iso(),
+            door=self.settings.loop.door,
+            mode="identify",
+            track=track_id,
+            claimed=None,
+            decision=decision,
+            person=fused.person,
+            distance=float(fused.distance) if np.isfinite(fused.distance) else None,
+            threshold=threshold,
+            frames_used=len(best),
+            face_quality={**top.quality.as_dict(), "box": top.box.as_list()},
+            liveness=None,
+            latency_ms=round((time.monotonic() - state.first_wall) * 1000, 1),
+        )
+        self.on_event(event)
+        return event

@@ -1,0 +1,76 @@
+"""Running the access loop over a source: events to the log, outputs off the hot path."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+
+from facegate.actions.outputs import Dispatcher
+from facegate.monitor.events import AccessEvent, EventLog
+from facegate.stream.loop import AccessLoop, LoopStats
+from facegate.stream.sources import FrameSource
+
+log = logging.getLogger(__name__)
+
+
+class EventSink:
+    """Numbers attempts, logs each event, and hands it to the outputs on a worker thread."""
+
+    def __init__(
+        self,
+        events: EventLog,
+        dispatcher: Dispatcher | None,
+        attempt_window_s: float,
+        on_event: Callable[[AccessEvent], None] | None = None,
+    ) -> None:
+        self.events = events
+        self.dispatcher = dispatcher
+        self.attempt_window_s = attempt_window_s
+        self.on_event = on_event
+        self._queue: queue.Queue[AccessEvent | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._drain, name="facegate-outputs", daemon=True)
+        self._worker.start()
+
+    def __call__(self, event: AccessEvent) -> None:
+        """Record one decision: attempt number, event log, printout, then the outputs."""
+        key = event.person or event.claimed
+        if key is not None:
+            attempt = self.events.attempt_number(event.door, key, event.time, self.attempt_window_s)
+            event = replace(event, attempt=attempt)
+        self.events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
+        self._queue.put(event)
+
+    def _drain(self) -> None:
+        """Send queued events to the outputs until told to stop."""
+        while (event := self._queue.get()) is not None:
+            if self.dispatcher is not None:
+                self.dispatcher.dispatch(event.as_dict())
+
+    def close(self) -> None:
+        """Wait until every queued event has been sent, then stop the worker."""
+        self._queue.put(None)
+        self._worker.join()
+
+
+def run_loop(source: FrameSource, loop: AccessLoop, max_seconds: float | None = None) -> LoopStats:
+    """Feed every frame of the source to the loop until it ends, max_seconds, or Ctrl-C."""
+    last = 0.0
+    start: float | None = None
+    try:
+        for timestamp, frame in source:
+            start = timestamp if start is None else start
+            if max_seconds is not None and timestamp - start > max_seconds:
+                break
+            loop.process(frame, timestamp)
+            last = timestamp
+    except KeyboardInterrupt:
+        log.info("interrupted: deciding open tracks and stopping")
+    finally:
+        loop.flush(last)
+        source.close()
+    return loop.stats

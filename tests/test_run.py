@@ -1,0 +1,117 @@
+"""`facegate run` end to end: the generated demo scene, a video file, the crowd video, a webhook."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from facegate.stream.scene import SceneSegment, demo_scene, write_video
+
+
+def run(*args: str | Path, db: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "FACEGATE_DB"}
+    if db is not None:
+        env["FACEGATE_DB"] = str(db)
+    return subprocess.run(
+        [sys.executable, "-m", "facegate", "run", "--json", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+
+
+def decisions(result: subprocess.CompletedProcess[str]) -> list[dict]:
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """Collects POSTed JSON bodies."""
+
+    received: ClassVar[list[dict]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def receiver() -> str:
+    Receiver.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/events"
+    server.shutdown()
+    server.server_close()
+
+
+def test_demo_scene_decides_once_per_person_and_posts_events(receiver: str) -> None:
+    result = run("--webhook", receiver)
+    assert result.returncode == 0, result.stderr
+    events = decisions(result)
+    for key in (
+        "time",
+        "door",
+        "track",
+        "decision",
+        "person",
+        "distance",
+        "frames_used",
+        "liveness",
+        "latency_ms",
+    ):
+        assert all(key in e for e in events)
+    walker, stranger = events[0], events[1]
+    assert (walker["decision"], walker["person"]) == ("unlock", "Eileen Collins")
+    assert stranger["decision"] != "unlock" and stranger["person"] is None
+    assert len({e["track"] for e in events}) == len(events)
+    assert [e["track"] for e in Receiver.received] == [e["track"] for e in events]
+    assert "decisions" in result.stderr
+
+
+def test_video_file_source_and_event_log(tmp_path: Path) -> None:
+    frames = demo_scene(
+        segments=(SceneSegment("street", 1.0), SceneSegment("walk", 3.0, "Eileen Collins"))
+    )
+    video = tmp_path / "walk.mp4"
+    write_video((f.image for f in frames), video)
+    db = tmp_path / "g.db"
+    enrolled = subprocess.run(
+        [sys.executable, "-m", "facegate", "demo", "--db", str(db)], capture_output=True, text=True
+    )
+    assert enrolled.returncode == 0, enrolled.stderr
+    result = run("--source", video, "--door", "lab", db=db)
+    assert result.returncode == 0, result.stderr
+    events = decisions(result)
+    assert [(e["door"], e["decision"], e["person"]) for e in events] == [
+        ("lab", "unlock", "Eileen Collins")
+    ]
+    rows = sqlite3.connect(db).execute("SELECT door, decision FROM access_events").fetchall()
+    assert rows == [("lab", "unlock")]
+
+
+def test_crowd_video_runs_and_stops_at_max_seconds(crowd_video: Path, tmp_path: Path) -> None:
+    result = run("--source", crowd_video, "--max-seconds", "2", db=tmp_path / "g.db")
+    assert result.returncode == 0, result.stderr
+    for event in decisions(result):
+        assert event["decision"] in {"unlock", "deny", "retry"} and event["person"] is None
+
+
+def test_bad_source_exits_2(tmp_path: Path) -> None:
+    result = run("--source", tmp_path / "missing.mp4", db=tmp_path / "g.db")
+    assert result.returncode == 2 and "missing.mp4" in result.stderr
