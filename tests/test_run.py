@@ -76,9 +76,11 @@ def test_demo_scene_decides_once_per_person_and_posts_events(receiver: str) -> N
         "latency_ms",
     ):
         assert all(key in e for e in events)
-    walker, stranger = events[0], events[1]
+    walker, stranger, replay = events
     assert (walker["decision"], walker["person"]) == ("unlock", "Eileen Collins")
+    assert walker["liveness"]["live"] is True
     assert stranger["decision"] != "unlock" and stranger["person"] is None
+    assert (replay["decision"], replay["liveness"]["live"]) == ("deny", False)
     assert len({e["track"] for e in events}) == len(events)
     assert [e["track"] for e in Receiver.received] == [e["track"] for e in events]
     assert "decisions" in result.stderr

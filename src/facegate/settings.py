@@ -148,6 +148,14 @@ class SelectSettings(_Section):
     )
 
 
+class LivenessSettings(_Section):
+    """Refusing a photo or phone screen held up to the camera (see stream/liveness.py)."""
+
+    enabled: bool = Field(
+        True, description="Deny a track whose face sits in a rigid rectangle (a replay)."
+    )
+
+
 class LoopSettings(_Section):
     """The access loop at one door."""
 
@@ -179,6 +187,7 @@ class Settings(_Section):
     track: TrackSettings = TrackSettings()
     select: SelectSettings = SelectSettings()
     loop: LoopSettings = LoopSettings()
+    liveness: LivenessSettings = LivenessSettings()
     db: Path | None = Field(None, description="Gallery database path (default: user data dir).")
 
 

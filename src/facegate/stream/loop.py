@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -13,6 +13,7 @@ from facegate.gallery.types import EmbeddingSet, Gallery
 from facegate.monitor.events import AccessEvent, now_iso
 from facegate.settings import Settings
 from facegate.stream.gate import build_gate
+from facegate.stream.liveness import LivenessTrack
 from facegate.stream.select import BestFrames, frame_score
 from facegate.stream.tracker import Tracker
 from facegate.vision import FacePipeline
@@ -36,6 +37,7 @@ class _TrackState:
 
     frames: BestFrames[Candidate]
     first_wall: float
+    liveness: LivenessTrack = field(default_factory=LivenessTrack)
 
 
 @dataclass
@@ -118,6 +120,7 @@ class AccessLoop:
             self._tracks[track_id] = state
         vision = self.pipeline.settings
         chip, landmarks = align_face(frame, box, vision.chip_size, vision.chip_padding)
+        state.liveness.observe(frame, box, landmarks, timestamp)
         quality = measure_quality(chip, box)
         score = frame_score(quality, landmarks, box)
         state.frames.add(Candidate(chip, box, quality), score, timestamp, box.width)
@@ -144,7 +147,10 @@ class AccessLoop:
             for v in vectors
         ]
         fused = fuse_identify(per_frame, threshold, self.settings.select.fusion)
-        if fused.person is not None:
+        live = state.liveness.verdict()
+        if self.settings.liveness.enabled and not live.live:
+            decision = "deny"
+        elif fused.person is not None:
             decision = "unlock"
         elif fused.distance <= threshold + self.settings.loop.retry_margin:
             decision = "retry"
@@ -161,12 +167,12 @@ class AccessLoop:
             track=track_id,
             claimed=None,
             decision=decision,
-            person=fused.person,
+            person=fused.person if decision == "unlock" else None,
             distance=float(fused.distance) if np.isfinite(fused.distance) else None,
             threshold=threshold,
             frames_used=len(best),
             face_quality={**top.quality.as_dict(), "box": top.box.as_list()},
-            liveness=None,
+            liveness={"live": live.live, "score": live.score, "frames": live.frames, **live.cues},
             latency_ms=round((time.monotonic() - state.first_wall) * 1000, 1),
         )
         self.on_event(event)

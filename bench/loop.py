@@ -1,0 +1,109 @@
+"""The access loop end to end: frames/s (decoding included), gate pass rate, time to decision.
+
+Runs `AccessLoop` over the shared 1080p crowd video and over the generated demo scene, single
+process, and prints a table and writes bench/results/loop.json.
+
+    python bench/loop.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from facegate.demo import enroll_scene_people
+from facegate.gallery import SQLiteGallery
+from facegate.monitor.events import AccessEvent
+from facegate.settings import load_settings
+from facegate.stream.loop import AccessLoop
+from facegate.stream.sources import FrameSource, SceneSource, open_source
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("FACEGATE_DATA", ROOT.parent / "shared" / "datasets"))
+
+
+def measure(name: str, source: FrameSource, gallery: SQLiteGallery) -> dict[str, object]:
+    """Return throughput and decision figures of one run of the loop over a source."""
+    events: list[AccessEvent] = []
+    loop = AccessLoop(load_settings(environ={}), gallery, events.append)
+    loop._embeddings()  # load the gallery before timing, as a running door has it loaded
+    start = time.perf_counter()
+    last = 0.0
+    for timestamp, frame in source:
+        loop.process(frame, timestamp)
+        last = timestamp
+    loop.flush(last)
+    seconds = time.perf_counter() - start
+    stats = loop.stats
+    return {
+        "source": name,
+        "frames": stats.frames,
+        "video_seconds": round(last, 2),
+        "wall_seconds": round(seconds, 2),
+        "frames_per_second": round(stats.frames / seconds, 1),
+        "past_gate": round(stats.gated / max(1, stats.frames), 3),
+        "faces_embedded": stats.embedded,
+        "decisions": [(e.decision, e.person) for e in events],
+        "decision_latency_ms": [e.latency_ms for e in events],
+        "median_decision_latency_ms": float(np.median([e.latency_ms for e in events]))
+        if events
+        else None,
+    }
+
+
+def main() -> None:
+    """Run the benchmark and print / write its results."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args()
+    settings = load_settings(environ={})
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, SQLiteGallery(Path(tmp) / "g.db") as gallery:
+        enroll_scene_people(gallery, Path(tmp), settings)
+        crowd = DATA / "video" / "crowd_walking.mp4"
+        if crowd.exists():
+            rows.append(
+                measure("crowd_walking.mp4 (1920x1080, 25 fps)", open_source(crowd), gallery)
+            )
+        rows.append(measure("demo scene (640x360, 15 fps, generated)", SceneSource(), gallery))
+    table = Table(title="access loop, single process, decoding / generation included")
+    for column in (
+        "source",
+        "frames",
+        "video s",
+        "wall s",
+        "frames/s",
+        "past gate",
+        "embedded",
+        "decisions",
+        "median ms to decision",
+    ):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            str(r["source"]),
+            str(r["frames"]),
+            str(r["video_seconds"]),
+            str(r["wall_seconds"]),
+            str(r["frames_per_second"]),
+            f"{100 * float(r['past_gate']):.0f} %",
+            str(r["faces_embedded"]),
+            ", ".join(f"{d}:{p}" for d, p in r["decisions"]),
+            str(r["median_decision_latency_ms"]),
+        )
+    Console(width=160).print(table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "loop.json").write_text(json.dumps({"runs": rows}, indent=2))
+    Console().print(f"wrote {args.out / 'loop.json'}")
+
+
+if __name__ == "__main__":
+    main()
