@@ -115,7 +115,7 @@ class TrackSettings(_Section):
         0.3, gt=0.0, le=1.0, description="Min box overlap (IoU) to continue a track."
     )
     max_centre_shift: float = Field(
-        0.5, gt=0.0, description="Else: max centre shift, in face widths, to continue a track."
+        1.0, gt=0.0, description="Else: max centre shift, in face widths, to continue a track."
     )
     max_missed_seconds: float = Field(
         1.0, gt=0.0, description="A track unseen for this long is closed."
@@ -134,7 +134,15 @@ class SelectSettings(_Section):
     window_seconds: float = Field(
         2.0, gt=0.0, description="Frames are collected for at most this long before deciding."
     )
-    min_face_px: int = Field(40, ge=1, description="Faces narrower than this are never used.")
+    min_face_px: int = Field(
+        60, ge=1, description="Faces narrower than this are never used for a decision."
+    )
+    min_sharpness: float = Field(
+        10.0, ge=0.0, description="Chips less sharp than this (Laplacian variance) are never used."
+    )
+    min_frames: int = Field(
+        3, ge=1, description="A track with fewer usable frames than this gets no decision."
+    )
     min_candidates: int = Field(
         10,
         ge=1,
@@ -162,6 +170,12 @@ class LoopSettings(_Section):
     door: str = Field("main", min_length=1, description="Name of the door this loop guards.")
     detect_max_side: int = Field(
         640, ge=64, description="Frames are downscaled to this longer side for detection."
+    )
+    detect_every: int = Field(
+        3,
+        ge=1,
+        description="Run the face detector on every n-th frame past the gate (HOG is the loop's "
+        "largest cost); the tracker bridges the frames between.",
     )
     retry_margin: float = Field(
         0.05,

@@ -95,6 +95,8 @@ class AccessLoop:
             self.tracker.update([], timestamp)
             return self._finish_closed(timestamp)
         self.stats.gated += 1
+        if (self.stats.gated - 1) % self.settings.loop.detect_every:
+            return []
         boxes = self.pipeline.detector.detect(frame)
         self.stats.detected += len(boxes)
         for tracked in self.tracker.update(boxes, timestamp):
@@ -102,15 +104,21 @@ class AccessLoop:
                 self._collect(frame, tracked.track_id, tracked.box, timestamp)
         events = self._finish_closed(timestamp)
         for track_id, state in list(self._tracks.items()):
-            if state.frames.ready(timestamp):
+            if state.frames.ready(timestamp) and self._enough(state):
                 events.append(self._decide(track_id, state, timestamp))
         return events
 
     def flush(self, timestamp: float) -> list[AccessEvent]:
-        """Decide every open track that has frames (the source ended); return the decisions."""
+        """Decide every open track with enough frames (the source ended); return the decisions."""
         return [
-            self._decide(t, s, timestamp) for t, s in list(self._tracks.items()) if len(s.frames)
+            self._decide(t, s, timestamp) for t, s in list(self._tracks.items()) if self._enough(s)
         ]
+
+    def _enough(self, state: _TrackState) -> bool:
+        """Return whether a track holds enough usable frames to be decided."""
+        return len(state.frames) >= min(
+            self.settings.select.min_frames, self.settings.select.best_k
+        )
 
     def _collect(self, frame: np.ndarray, track_id: int, box: FaceBox, timestamp: float) -> None:
         """Align one tracked face and offer it to its track's best-frame selector."""
@@ -122,6 +130,8 @@ class AccessLoop:
         chip, landmarks = align_face(frame, box, vision.chip_size, vision.chip_padding)
         state.liveness.observe(frame, box, landmarks, timestamp)
         quality = measure_quality(chip, box)
+        if quality.sharpness < self.settings.select.min_sharpness:
+            return
         score = frame_score(quality, landmarks, box)
         state.frames.add(Candidate(chip, box, quality), score, timestamp, box.width)
 
@@ -130,7 +140,7 @@ class AccessLoop:
         events = []
         for track_id in self.tracker.pop_closed():
             state = self._tracks.get(track_id)
-            if state is not None and len(state.frames):
+            if state is not None and self._enough(state):
                 events.append(self._decide(track_id, state, timestamp))
             self._tracks.pop(track_id, None)
         return events
