@@ -18,9 +18,9 @@ from facegate.errors import (
     UnknownPersonError,
 )
 from facegate.gallery.types import EmbeddingRecord, EmbeddingSet, PersonSummary
+from facegate.sqlite_db import apply_schema, connect, transaction
 
 SCHEMA_VERSION = 1
-BUSY_TIMEOUT_MS = 15_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -86,53 +86,23 @@ class SQLiteGallery:
             raise GalleryUnavailableError(f"cannot open gallery {self.path}: {exc}") from exc
 
     def _connect(self) -> sqlite3.Connection:
-        """Return a connection in WAL mode with foreign keys and secure delete on."""
-        if self.read_only:
-            if not self.path.exists():
-                raise sqlite3.OperationalError("database file does not exist")
-            conn = sqlite3.connect(
-                f"file:{self.path}?mode=ro",
-                uri=True,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                isolation_level=None,
-            )
-            conn.execute("PRAGMA query_only=ON")
-            return conn
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA secure_delete=ON")
-        with self._write(conn):
-            for statement in filter(str.strip, SCHEMA.split(";")):
-                conn.execute(statement)
-            conn.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+        """Return a connection (read-only, or WAL with the schema in place)."""
+        conn = connect(self.path, self.read_only)
+        if not self.read_only:
+            apply_schema(conn, SCHEMA, "meta", SCHEMA_VERSION, self._write_error)
         return conn
 
+    def _write_error(self, reason: str) -> GalleryUnavailableError:
+        """Return the error for a failed write."""
+        return GalleryUnavailableError(f"cannot write gallery {self.path}: {reason}")
+
     @contextmanager
-    def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
-        """Yield a connection inside one IMMEDIATE transaction: all of it commits or none."""
-        conn = conn or self._conn
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """Yield the connection inside one IMMEDIATE transaction: all of it commits or none."""
         if self.read_only:
             raise GalleryUnavailableError(f"gallery {self.path} is read-only")
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise GalleryUnavailableError(f"cannot write gallery {self.path}: {exc}") from exc
-        try:
+        with transaction(self._conn, self._write_error) as conn:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
-            raise GalleryUnavailableError(f"cannot write gallery {self.path}: {exc}") from exc
 
     def close(self) -> None:
         """Close the database connection."""

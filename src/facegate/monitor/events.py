@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from facegate.errors import FacegateError
+from facegate.sqlite_db import apply_schema, connect, transaction
 
 SCHEMA_VERSION = 1
-BUSY_TIMEOUT_MS = 15_000
 MODES = ("verify", "identify")
 DECISIONS = ("unlock", "deny", "retry")
 
@@ -176,40 +176,19 @@ class EventLog:
 
     def _connect(self) -> sqlite3.Connection:
         """Return a connection in WAL mode with the schema in place."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode=WAL")
-        with self._write(conn):
-            for statement in filter(str.strip, SCHEMA.split(";")):
-                conn.execute(statement)
-            conn.execute(
-                "INSERT OR IGNORE INTO event_meta(key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+        conn = connect(self.path)
+        apply_schema(conn, SCHEMA, "event_meta", SCHEMA_VERSION, self._write_error)
         return conn
 
+    def _write_error(self, reason: str) -> EventLogUnavailableError:
+        """Return the error for a failed write."""
+        return EventLogUnavailableError(f"cannot write event log {self.path}: {reason}")
+
     @contextmanager
-    def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
-        """Yield a connection inside one IMMEDIATE transaction: all of it commits or none."""
-        conn = conn or self._conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise EventLogUnavailableError(f"cannot write event log {self.path}: {exc}") from exc
-        try:
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """Yield the connection inside one IMMEDIATE transaction: all of it commits or none."""
+        with transaction(self._conn, self._write_error) as conn:
             yield conn
-        except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
-            raise EventLogUnavailableError(f"cannot write event log {self.path}: {exc}") from exc
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
-            raise EventLogUnavailableError(f"cannot write event log {self.path}: {exc}") from exc
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """Return all rows of a query, wrapping database errors."""
