@@ -19,9 +19,9 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from facegate.access_event import AccessEvent
 from facegate.demo import enroll_scene_people
 from facegate.gallery import SQLiteGallery
-from facegate.monitor.events import AccessEvent
 from facegate.settings import load_settings
 from facegate.stream.loop import AccessLoop
 from facegate.stream.sources import FrameSource, SceneSource, open_source

@@ -308,11 +308,12 @@ def run(
     import shlex
     import tempfile
 
+    from facegate.access_event import AccessEvent
     from facegate.actions.outputs import CommandOutput, Dispatcher, Output, WebhookOutput
     from facegate.demo import enroll_scene_people
-    from facegate.monitor.events import AccessEvent, EventLog
+    from facegate.door import EventSink, run_loop
+    from facegate.monitor.events import EventLog
     from facegate.stream.loop import AccessLoop
-    from facegate.stream.run import EventSink, run_loop
     from facegate.stream.sources import open_source
 
     def show(event: AccessEvent) -> None:

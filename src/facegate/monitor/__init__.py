@@ -1,5 +1,6 @@
 """Watching the access loop in production: the event log of every decision."""
 
-from facegate.monitor.events import AccessEvent, EventLog, EventLogUnavailableError
+from facegate.access_event import AccessEvent
+from facegate.monitor.events import EventLog, EventLogUnavailableError
 
 __all__ = ["AccessEvent", "EventLog", "EventLogUnavailableError"]

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from facegate.access_event import AccessEvent, now_iso
 from facegate.decide import fuse_identify, identify_embedding
 from facegate.gallery.types import EmbeddingSet, Gallery
-from facegate.monitor.events import AccessEvent, now_iso
 from facegate.settings import Settings
 from facegate.stream.gate import build_gate
 from facegate.stream.liveness import LivenessTrack
@@ -122,6 +122,8 @@ class AccessLoop:
 
     def _collect(self, frame: np.ndarray, track_id: int, box: FaceBox, timestamp: float) -> None:
         """Align one tracked face and offer it to its track's best-frame selector."""
+        if box.width < self.settings.select.min_face_px:
+            return
         state = self._tracks.get(track_id)
         if state is None:
             state = _TrackState(BestFrames(self.settings.select), time.monotonic())

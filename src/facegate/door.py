@@ -1,4 +1,4 @@
-"""Running the access loop over a source: events to the log, outputs off the hot path."""
+"""Running a door: the access loop over a source, events to the log, outputs off the hot path."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 
+from facegate.access_event import AccessEvent
 from facegate.actions.outputs import Dispatcher
-from facegate.monitor.events import AccessEvent, EventLog
+from facegate.monitor.events import EventLog
 from facegate.stream.loop import AccessLoop, LoopStats
 from facegate.stream.sources import FrameSource
 
