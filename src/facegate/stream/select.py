@@ -20,12 +20,13 @@ IMAGE_RIGHT_EYE = (0, 1)
 IMAGE_LEFT_EYE = (2, 3)
 NOSE = 4
 
-# Sharpness (variance of the Laplacian of the 150px chip) is scored on a log scale: 0 at or
-# below SHARPNESS_FLOOR (a chip blurred with sigma ~3 px), 1 at or above SHARPNESS_FULL (the
-# sharpest tenth of LFW is about 90, its median about 46). Log, because blur halves or doubles
-# it: 15 -> 30 matters as much as 50 -> 100. Capped, because sensor noise also raises it.
-SHARPNESS_FLOOR = 2.0
-SHARPNESS_FULL = 200.0
+# Sharpness is scored from the chip's focus (vision.quality.focus: gradient energy over grey
+# variance at half size, blind to brightness and contrast) on a log scale: 0 at or below
+# FOCUS_FLOOR (motion blur of ~25 px on a 150 px chip, or a Gaussian sigma of ~3 px), 1 at or
+# above FOCUS_FULL (the sharpest tenth of clean LFW chips). Log, because blur scales it: 1.5
+# -> 3 matters as much as 4 -> 8. The Laplacian variance it replaces ranked noisy frames as sharp.
+FOCUS_FLOOR = 1.2
+FOCUS_FULL = 8.0
 # Face size (box width) is scored linearly up to SIZE_FULL_PX: with the default chip padding
 # (0.25) the face spans about 100 of the chip's 150 px, so wider faces add no detail.
 SIZE_FULL_PX = 100.0
@@ -104,10 +105,10 @@ def estimate_yaw(landmarks: np.ndarray) -> float:
     return math.degrees(math.atan(offset / NOSE_DEPTH_RATIO))
 
 
-def sharpness_score(sharpness: float) -> float:
-    """Return the sharpness part: log-scaled between SHARPNESS_FLOOR and SHARPNESS_FULL."""
-    ratio = max(sharpness, SHARPNESS_FLOOR) / SHARPNESS_FLOOR
-    return _clip01(math.log(ratio) / math.log(SHARPNESS_FULL / SHARPNESS_FLOOR))
+def sharpness_score(focus: float) -> float:
+    """Return the sharpness part from a chip's focus: log-scaled between FOCUS_FLOOR and FULL."""
+    ratio = max(focus, FOCUS_FLOOR) / FOCUS_FLOOR
+    return _clip01(math.log(ratio) / math.log(FOCUS_FULL / FOCUS_FLOOR))
 
 
 def pose_score(yaw_deg: float) -> float:
@@ -129,7 +130,7 @@ def frame_score_parts(quality: FaceQuality, landmarks: np.ndarray, box: FaceBox)
     """Return the four 0..1 parts of a frame's score and its estimated yaw."""
     yaw = estimate_yaw(landmarks)
     return FrameScoreParts(
-        sharpness=sharpness_score(quality.sharpness),
+        sharpness=sharpness_score(quality.focus),
         pose=pose_score(yaw),
         size=size_score(box),
         exposure=exposure_score(quality.brightness),

@@ -41,15 +41,25 @@ class FaceBox:
 
 @dataclass(frozen=True)
 class FaceQuality:
-    """Cheap image-quality measures of one aligned face chip."""
+    """Cheap image-quality measures of one aligned face chip.
+
+    sharpness (Laplacian variance) is an absolute amount of detail, used for minimum bars;
+    focus (contrast-normalised gradient energy) ranks frames of one face by blur.
+    """
 
     face_px: int
     sharpness: float
+    focus: float
     brightness: float
 
     def as_dict(self) -> dict[str, float]:
         """Return the measures as a plain dict."""
-        return {"face_px": self.face_px, "sharpness": self.sharpness, "brightness": self.brightness}
+        return {
+            "face_px": self.face_px,
+            "sharpness": self.sharpness,
+            "focus": self.focus,
+            "brightness": self.brightness,
+        }
 
 
 @dataclass(frozen=True)
