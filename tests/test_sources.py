@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facegate.errors import FacegateError
+from facegate.errors import FacegateError, SourceError
+from facegate.settings import SourceSettings
+from facegate.stream.prefetch import PrefetchSource
 from facegate.stream.scene import SceneSegment, demo_scene, write_video
 from facegate.stream.sources import (
     SceneSource,
-    SourceError,
     VideoSource,
     open_source,
     parse_spec,
@@ -180,8 +181,11 @@ def test_live_source_that_never_opens_is_a_typed_error() -> None:
         VideoSource(1, capture_factory=factory)
 
 
+NO_PREFETCH = SourceSettings(prefetch_frames=0)
+
+
 def test_open_source_none_is_the_demo_scene() -> None:
-    source = open_source(None)
+    source = open_source(None, NO_PREFETCH)
     assert isinstance(source, SceneSource)
     first = list(itertools.islice(source, 3))
     assert [t for t, _ in first] == pytest.approx([0, 1 / 15, 2 / 15])
@@ -192,10 +196,78 @@ def test_open_source_none_is_the_demo_scene() -> None:
 
 
 def test_open_source_file(video: Path) -> None:
-    source = open_source(str(video))
+    source = open_source(str(video), NO_PREFETCH)
     assert isinstance(source, VideoSource)
     assert len(list(source)) == round(FPS)
     source.close()
+
+
+def test_prefetched_file_gives_every_frame_in_order(video: Path) -> None:
+    with VideoSource(video) as direct:
+        expected = list(direct)
+    source = open_source(str(video))
+    assert isinstance(source, PrefetchSource) and not source.drop_oldest
+    frames = list(source)
+    source.close()
+    assert [t for t, _ in frames] == [t for t, _ in expected]
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(frames, expected, strict=True))
+    assert source.dropped == 0 and source.source._capture is None  # the reader closed it
+
+
+def test_prefetched_demo_scene_keeps_its_ground_truth() -> None:
+    source = open_source(None)
+    assert isinstance(source, PrefetchSource)
+    next(iter(source))
+    assert source.truth is not None
+    source.close()
+    assert source.source._closed
+
+
+def test_prefetched_live_source_drops_oldest_frames_for_a_slow_loop() -> None:
+    camera = VideoSource("0", **FAST, capture_factory=FakeFactory([FakeCapture(40)]))
+    source = PrefetchSource(camera, depth=2, drop_oldest=True)
+    frames = []
+    with pytest.raises(SourceError, match="reopen tries failed"):  # after its 40 frames
+        for timestamp, _ in source:
+            time.sleep(0.02)  # a loop slower than the camera
+            frames.append(timestamp)
+    source.close()
+    assert frames == sorted(frames)
+    assert source.dropped > 0 and len(frames) + source.dropped == 40
+    assert camera._capture is None  # closed by the reader thread on stop
+
+
+class LostCamera:
+    """A frame source that delivers three frames, then reports the camera lost."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
+        for i in range(3):
+            yield float(i), np.zeros((4, 4, 3), np.uint8)
+        raise SourceError("camera lost")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_prefetch_hands_a_reader_error_to_the_loop() -> None:
+    lost = LostCamera()
+    source = PrefetchSource(lost, depth=8, drop_oldest=True)
+    seen = []
+    with pytest.raises(SourceError, match="camera lost"):
+        for timestamp, _ in source:
+            seen.append(timestamp)
+    assert seen == [0.0, 1.0, 2.0]
+    source.close()
+    assert lost.closed
+
+
+def test_closing_before_reading_closes_the_source() -> None:
+    lost = LostCamera()
+    PrefetchSource(lost, depth=1, drop_oldest=False).close()
+    assert lost.closed
 
 
 def test_crowd_video_first_frames(crowd_video: Path) -> None:

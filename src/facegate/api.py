@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
+from facegate.calibration import threshold_for_gallery
 from facegate.decide import (
     IdentifyDecision,
     VerifyDecision,
@@ -172,10 +173,11 @@ def identify(
     settings = settings or load_settings()
     start = time.perf_counter()
     enrolled = gallery.embeddings(get_pipeline(settings.vision).embedder.name)
+    threshold = threshold_for_gallery(settings.decide, len(enrolled))
     results = []
     for face in _probe_faces(image, settings, policy):
         decision = identify_embedding(
-            face.embedding, enrolled, settings.decide.threshold, settings.decide.identify_k
+            face.embedding, enrolled, threshold, settings.decide.identify_k
         )
         latency = (time.perf_counter() - start) * 1000
         results.append(IdentifyResult(**asdict(decision), face=face, latency_ms=latency))

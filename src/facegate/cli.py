@@ -348,7 +348,7 @@ def run(
                         log, Dispatcher(outputs), settings.loop.attempt_window_seconds, show
                     )
                     try:
-                        frames = open_source(source, realtime=realtime)
+                        frames = open_source(source, settings.source, realtime=realtime)
                         stats = run_loop(frames, AccessLoop(settings, gallery, sink), max_seconds)
                     finally:
                         sink.close()

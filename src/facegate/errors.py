@@ -91,3 +91,15 @@ class GalleryUnavailableError(GalleryError):
     """The gallery database cannot be opened or written (read-only, locked, corrupt)."""
 
     code = "gallery_unavailable"
+
+
+class SourceError(FacegateError):
+    """A frame source cannot be opened or has stopped for good."""
+
+    code = "bad_source"
+
+
+class EventLogUnavailableError(FacegateError):
+    """The event log database cannot be opened, read or written (locked, corrupt, no access)."""
+
+    code = "event_log_unavailable"

@@ -88,6 +88,17 @@ class DecideSettings(_Section):
     identify_k: int = Field(
         1, ge=1, description="Nearest enrolled encodings that must all name the same person."
     )
+    identify_fpir: float = Field(
+        0.001,
+        gt=0.0,
+        lt=1.0,
+        description="Target share of strangers (people not enrolled) that 1:N identify may "
+        "name as someone. The 1:N threshold is derived from it and the number of enrolled "
+        "vectors (never above `threshold`); see facegate/calibration.py and docs/threshold.md.",
+    )
+    identify_threshold: float | None = Field(
+        None, gt=0.0, description="A fixed 1:N threshold instead of the one from identify_fpir."
+    )
 
 
 class GateSettings(_Section):
@@ -164,6 +175,26 @@ class LivenessSettings(_Section):
     )
 
 
+class SourceSettings(_Section):
+    """Reading frames from a camera, stream or file."""
+
+    reconnect_seconds: float = Field(
+        2.0, ge=0.0, description="Wait this long before reopening a live source that stalled."
+    )
+    max_stall_seconds: float = Field(
+        5.0, gt=0.0, description="A live source without a frame for this long is reopened."
+    )
+    max_reconnects: int = Field(
+        10, ge=1, description="Consecutive failed reopen tries before the source counts as lost."
+    )
+    prefetch_frames: int = Field(
+        8,
+        ge=0,
+        description="Frames decoded ahead on a reader thread (0 = decode in the loop's thread). "
+        "A live source drops its oldest queued frame when the loop falls behind; a file waits.",
+    )
+
+
 class LoopSettings(_Section):
     """The access loop at one door."""
 
@@ -201,6 +232,7 @@ class Settings(_Section):
     track: TrackSettings = TrackSettings()
     select: SelectSettings = SelectSettings()
     loop: LoopSettings = LoopSettings()
+    source: SourceSettings = SourceSettings()
     liveness: LivenessSettings = LivenessSettings()
     db: Path | None = Field(None, description="Gallery database path (default: user data dir).")
 

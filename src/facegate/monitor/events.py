@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from facegate.access_event import AccessEvent, TimeLike, to_utc
-from facegate.errors import FacegateError
+from facegate.errors import EventLogUnavailableError
 from facegate.sqlite_db import apply_schema, connect, transaction
 
 SCHEMA_VERSION = 1
@@ -44,12 +44,6 @@ COLUMNS = (
     "time, door, mode, track, claimed, decision, person, distance, threshold, frames_used,"
     " face_quality, liveness, latency_ms, attempt"
 )
-
-
-class EventLogUnavailableError(FacegateError):
-    """The event log database cannot be opened, read or written (locked, corrupt, no access)."""
-
-    code = "event_log_unavailable"
 
 
 def _event_row(event: AccessEvent) -> tuple[object, ...]:

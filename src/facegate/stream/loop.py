@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from facegate.access_event import AccessEvent, now_iso
+from facegate.calibration import threshold_for_gallery
 from facegate.decide import fuse_identify, identify_embedding
 from facegate.gallery.types import EmbeddingSet, Gallery
 from facegate.settings import Settings
@@ -152,8 +153,8 @@ class AccessLoop:
         best = state.frames.best()
         vectors = self.pipeline.embedder.embed([c.chip for c in best])
         self.stats.embedded += len(best)
-        threshold = self.settings.decide.threshold
         enrolled = self._embeddings()
+        threshold = threshold_for_gallery(self.settings.decide, len(enrolled))
         per_frame = [
             identify_embedding(v, enrolled, threshold, self.settings.decide.identify_k)
             for v in vectors

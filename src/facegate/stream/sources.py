@@ -11,7 +11,8 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from facegate.errors import FacegateError
+from facegate.errors import SourceError
+from facegate.settings import SourceSettings
 from facegate.stream.scene import (
     DEFAULT_FPS,
     DEFAULT_HEIGHT,
@@ -25,19 +26,10 @@ from facegate.stream.scene import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RECONNECT_S = 2.0  # wait this long before reopening a live source that stalled
-DEFAULT_MAX_STALL_S = 5.0  # a live source without a frame for this long is reopened
-DEFAULT_MAX_RECONNECTS = 10  # consecutive failed reopen attempts before giving up
 STALL_POLL_S = 0.01  # pause between failed reads of a live source
 URL_MARKER = "://"
 
 Timestamped = tuple[float, np.ndarray]
-
-
-class SourceError(FacegateError):
-    """A frame source cannot be opened or has stopped for good."""
-
-    code = "bad_source"
 
 
 class Capture(Protocol):
@@ -107,10 +99,10 @@ class VideoSource:
     def __init__(
         self,
         spec: str | int | Path,
-        reconnect_s: float = DEFAULT_RECONNECT_S,
-        max_stall_s: float = DEFAULT_MAX_STALL_S,
+        reconnect_s: float = SourceSettings().reconnect_seconds,
+        max_stall_s: float = SourceSettings().max_stall_seconds,
         realtime: bool = False,
-        max_reconnects: int = DEFAULT_MAX_RECONNECTS,
+        max_reconnects: int = SourceSettings().max_reconnects,
         capture_factory: CaptureFactory = _default_factory,
     ) -> None:
         self.spec = spec
@@ -261,14 +253,27 @@ class SceneSource:
 
 def open_source(
     spec: str | int | Path | None,
-    reconnect_s: float = DEFAULT_RECONNECT_S,
-    max_stall_s: float = DEFAULT_MAX_STALL_S,
+    settings: SourceSettings | None = None,
     realtime: bool = False,
     capture_factory: CaptureFactory = _default_factory,
 ) -> FrameSource:
-    """Return the demo scene for None, else a VideoSource for a camera index, file or URL."""
+    """Return the demo scene for None, else a camera index, file or URL, read ahead per settings."""
+    settings = settings or SourceSettings()
+    source: FrameSource
     if spec is None:
-        return SceneSource(realtime=realtime)
-    return VideoSource(
-        spec, reconnect_s, max_stall_s, realtime=realtime, capture_factory=capture_factory
-    )
+        source = SceneSource(realtime=realtime)
+    else:
+        source = VideoSource(
+            spec,
+            settings.reconnect_seconds,
+            settings.max_stall_seconds,
+            realtime=realtime,
+            max_reconnects=settings.max_reconnects,
+            capture_factory=capture_factory,
+        )
+    if settings.prefetch_frames == 0:
+        return source
+    from facegate.stream.prefetch import PrefetchSource
+
+    live = isinstance(source, VideoSource) and source.live
+    return PrefetchSource(source, settings.prefetch_frames, drop_oldest=live)
