@@ -91,3 +91,15 @@ class GalleryUnavailableError(GalleryError):
     """The gallery database cannot be opened or written (read-only, locked, corrupt)."""
 
     code = "gallery_unavailable"
+
+
+class OutputError(FacegateError):
+    """An output could not deliver an event (HTTP error, unreachable, command failed)."""
+
+    code = "output_failed"
+
+
+class OutputConfigError(OutputError, ValueError):
+    """An output was given a URL or option it cannot use."""
+
+    code = "bad_output"
