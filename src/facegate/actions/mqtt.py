@@ -121,6 +121,8 @@ class MqttOutput:
                 client.publish(decision_topic, event_json(event), qos=QOS, retain=False),
                 client.publish(state_topic, str(event.get("decision")), qos=QOS, retain=True),
             ]
+            if failed := [m.rc for m in sent if m.rc != mqtt.MQTT_ERR_SUCCESS]:
+                raise OutputError(f"{self.name}: publish failed ({mqtt.error_string(failed[0])})")
             self._wait(client, lambda: all(m.is_published() for m in sent), deadline, "publish")
         finally:
             client.disconnect()  # also closes the socket; harmless when never connected
