@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup system-deps demo test lint bench clean
 
 setup: $(STAMP)
 
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
 	touch $(STAMP)
 
+# Debian packages the tests need (an MQTT broker); `make demo` does not need them.
+system-deps:
+	@scripts/system-deps.sh
+
 demo: setup
 	$(BIN)/facegate demo
 
@@ -21,7 +25,7 @@ lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-test: lint
+test: lint system-deps
 	$(BIN)/pytest
 
 bench: setup

@@ -12,14 +12,21 @@ from pathlib import Path
 
 import pytest
 
+from facegate import errors
 from facegate.actions import (
     CommandOutput,
     Dispatcher,
+    MqttOutput,
     Output,
+    OutputConfigError,
     OutputError,
     OutputResult,
     WebhookOutput,
+    build_dispatcher,
 )
+from facegate.actions import outputs as outputs_module
+from facegate.errors import SettingsError
+from facegate.settings import ActionsSettings, load_settings
 
 EVENT = {
     "time": "2024-05-01T08:00:00.000+00:00",
@@ -190,3 +197,67 @@ def test_command_argv_must_be_a_list() -> None:
 
 def test_output_error_is_typed() -> None:
     assert OutputError("x").code == "output_failed"
+    assert OutputError is errors.OutputError is outputs_module.OutputError
+    with pytest.raises(OutputConfigError) as caught:
+        WebhookOutput("ftp://example.org/")
+    assert caught.value.code == "bad_output" and isinstance(caught.value, ValueError)
+
+
+def test_actions_settings_from_toml_and_env(tmp_path: Path) -> None:
+    config = tmp_path / "facegate.toml"
+    config.write_text(
+        '[actions]\nwebhooks = ["http://a.lan/hook"]\nmqtt = "mqtt://broker.lan"\nretries = 5\n'
+    )
+    env = {"FACEGATE_ACTIONS__WEBHOOKS": "http://b.lan/1 http://c.lan/2"}
+    actions = load_settings(config, environ=env).actions
+    assert actions.webhooks == ("http://b.lan/1", "http://c.lan/2")
+    assert (actions.mqtt, actions.mqtt_prefix, actions.retries) == (
+        "mqtt://broker.lan",
+        "facegate",
+        5,
+    )
+    assert load_settings(environ={}).actions == ActionsSettings()
+    with pytest.raises(SettingsError, match="retries"):
+        load_settings(environ={"FACEGATE_ACTIONS__RETRIES": "0"})
+    with pytest.raises(SettingsError, match="mqtt_url"):
+        load_settings(environ={"FACEGATE_ACTIONS__MQTT_URL": "mqtt://x"})
+
+
+def test_build_dispatcher_adds_webhooks_and_overrides_mqtt_and_command() -> None:
+    settings = ActionsSettings(
+        webhooks=("http://a.lan/hook",),
+        mqtt="mqtt://settings.lan",
+        mqtt_prefix="site",
+        command="relay --pulse",
+        timeout_s=0.5,
+        retries=4,
+        backoff_s=0.0,
+    )
+    dispatcher = build_dispatcher(
+        settings, ["http://a.lan/hook", "http://b.lan/hook"], "mqtt://flag.lan:1884", "beep 'a b'"
+    )
+    assert [o.name for o in dispatcher.outputs] == [
+        "webhook:a.lan:http",
+        "webhook:b.lan:http",
+        "mqtt:flag.lan:1884",
+        "command:beep",
+    ]
+    assert all(o.timeout_s == 0.5 for o in dispatcher.outputs)  # type: ignore[attr-defined]
+    mqtt, command = dispatcher.outputs[2:]
+    assert isinstance(mqtt, MqttOutput) and mqtt.topics("front")[0] == "site/front/decision"
+    assert isinstance(command, CommandOutput) and command.argv == ["beep", "a b"]
+    assert (dispatcher.retries, dispatcher.backoff_s) == (4, 0.0)
+    kept = build_dispatcher(settings)
+    assert [o.name for o in kept.outputs] == [
+        "webhook:a.lan:http",
+        "mqtt:settings.lan:1883",
+        "command:relay",
+    ]
+    assert build_dispatcher(ActionsSettings()).outputs == []
+
+
+def test_build_dispatcher_refuses_bad_urls() -> None:
+    with pytest.raises(OutputConfigError, match="needs mqtt://"):
+        build_dispatcher(ActionsSettings(mqtt="tcp://broker"))
+    with pytest.raises(OutputConfigError, match="webhook"):
+        build_dispatcher(ActionsSettings(), webhooks=["broker.lan/hook"])

@@ -132,10 +132,21 @@ def test_usage_error_exits_2() -> None:
     assert facegate("no-such-command").returncode == 2
 
 
+def test_run_refuses_a_bad_output_url_before_starting(tmp_path: Path) -> None:
+    result = facegate("run", "--json", "--mqtt", "mqtt://broker:99999", db=tmp_path / "g.db")
+    assert result.returncode == 2 and "bad port in MQTT URL" in result.stderr
+    assert [line["error"] for line in lines(result)] == ["bad_output"]
+    assert not (tmp_path / "g.db").exists()
+
+
 def test_help_lists_commands() -> None:
     out = facegate("--help").stdout
     for command in ("enroll", "people", "verify", "identify", "eval", "demo"):
         assert command in out
+    run_help = facegate("run", "--help")
+    assert run_help.returncode == 0, run_help.stderr
+    for option in ("--webhook", "--mqtt", "--command"):
+        assert option in run_help.stdout
 
 
 def test_eval_pairs_on_lfw_slice(lfw: Path, tmp_path: Path) -> None:

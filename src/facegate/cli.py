@@ -290,10 +290,25 @@ def run(
         Path | None, typer.Option(help="Event log SQLite file (default: the gallery's file).")
     ] = None,
     webhook: Annotated[
-        list[str] | None, typer.Option(help="POST each decision as JSON here (repeatable).")
+        list[str] | None,
+        typer.Option(
+            help="POST each decision as JSON here (repeatable; added to settings actions.webhooks)."
+        ),
+    ] = None,
+    mqtt: Annotated[
+        str | None,
+        typer.Option(
+            help="Publish each decision to this MQTT broker, mqtt://user:pass@host:port/prefix "
+            "(only the host is needed; topics <prefix>/<door>/decision and .../state; "
+            "overrides settings actions.mqtt)."
+        ),
     ] = None,
     command: Annotated[
-        str | None, typer.Option(help="Run this command per decision (event JSON on stdin).")
+        str | None,
+        typer.Option(
+            help="Run this command per decision (event JSON on stdin; overrides settings "
+            "actions.command)."
+        ),
     ] = None,
     max_seconds: Annotated[
         float | None, typer.Option(help="Stop after this many seconds of video.")
@@ -305,11 +320,10 @@ def run(
     config: ConfigOpt = None,
 ) -> None:
     """Watch a door: gate -> faces -> best frames -> decision, one per approaching person."""
-    import shlex
     import tempfile
 
     from facegate.access_event import AccessEvent
-    from facegate.actions.outputs import CommandOutput, Dispatcher, Output, WebhookOutput
+    from facegate.actions import build_dispatcher
     from facegate.demo import enroll_scene_people
     from facegate.door import EventSink, run_loop
     from facegate.monitor.events import EventLog
@@ -333,9 +347,7 @@ def run(
             settings = settings.model_copy(
                 update={"loop": settings.loop.model_copy(update={"door": door})}
             )
-        outputs: list[Output] = [WebhookOutput(url) for url in webhook or []]
-        if command:
-            outputs.append(CommandOutput(shlex.split(command)))
+        dispatcher = build_dispatcher(settings.actions, webhook or (), mqtt, command)
         with tempfile.TemporaryDirectory(prefix="facegate-run-") as tmp:
             gallery_path = db or settings.db
             if source is None and gallery_path is None:
@@ -344,9 +356,7 @@ def run(
                 if source is None and not gallery.people():
                     enroll_scene_people(gallery, Path(tmp), settings)
                 with EventLog(events or gallery.path) as log:
-                    sink = EventSink(
-                        log, Dispatcher(outputs), settings.loop.attempt_window_seconds, show
-                    )
+                    sink = EventSink(log, dispatcher, settings.loop.attempt_window_seconds, show)
                     try:
                         frames = open_source(source, settings.source, realtime=realtime)
                         stats = run_loop(frames, AccessLoop(settings, gallery, sink), max_seconds)

@@ -103,3 +103,15 @@ class EventLogUnavailableError(FacegateError):
     """The event log database cannot be opened, read or written (locked, corrupt, no access)."""
 
     code = "event_log_unavailable"
+
+
+class OutputError(FacegateError):
+    """An output could not deliver an event (HTTP error, unreachable, command failed)."""
+
+    code = "output_failed"
+
+
+class OutputConfigError(OutputError, ValueError):
+    """An output was given a URL or option it cannot use."""
+
+    code = "bad_output"

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from facegate.errors import SettingsError
 
@@ -222,6 +222,40 @@ class LoopSettings(_Section):
     )
 
 
+class ActionsSettings(_Section):
+    """Where each decision is sent (webhooks, MQTT, a command) and how hard delivery is tried."""
+
+    webhooks: tuple[str, ...] = Field(
+        (),
+        description="http(s) URLs each decision is POSTed to as JSON (in the environment: "
+        "separated by spaces).",
+    )
+    mqtt: str | None = Field(
+        None,
+        description="MQTT broker as mqtt://[user:pass@]host[:port][/prefix]; each decision is "
+        "published to <prefix>/<door>/decision and the retained <prefix>/<door>/state.",
+    )
+    mqtt_prefix: str = Field(
+        "facegate", min_length=1, description="Topic prefix when the MQTT URL has no path."
+    )
+    command: str | None = Field(
+        None,
+        description="Command run per decision (split like a shell line, run without one; event "
+        "JSON on stdin, FACEGATE_DECISION / _PERSON / _DOOR set).",
+    )
+    timeout_s: float = Field(2.0, gt=0.0, description="Time limit of one try of one output.")
+    retries: int = Field(3, ge=1, description="Tries per output and event before giving up.")
+    backoff_s: float = Field(
+        0.2, ge=0.0, description="Pause after the first failed try; doubled after each next one."
+    )
+
+    @field_validator("webhooks", mode="before")
+    @classmethod
+    def _split_words(cls, value: Any) -> Any:
+        """Accept one string of space-separated URLs (as environment variables give them)."""
+        return tuple(value.split()) if isinstance(value, str) else value
+
+
 class Settings(_Section):
     """All of facegate's settings."""
 
@@ -234,6 +268,7 @@ class Settings(_Section):
     loop: LoopSettings = LoopSettings()
     source: SourceSettings = SourceSettings()
     liveness: LivenessSettings = LivenessSettings()
+    actions: ActionsSettings = ActionsSettings()
     db: Path | None = Field(None, description="Gallery database path (default: user data dir).")
 
 

@@ -21,18 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from facegate.errors import FacegateError
+from facegate.errors import OutputConfigError, OutputError
+from facegate.settings import ActionsSettings
 
-DEFAULT_TIMEOUT_S = 2.0
-DEFAULT_RETRIES = 3
-DEFAULT_BACKOFF_S = 0.2
+DEFAULTS = ActionsSettings()
 STDERR_TAIL = 300
-
-
-class OutputError(FacegateError):
-    """An output could not deliver an event (HTTP error, unreachable, command failed)."""
-
-    code = "output_failed"
 
 
 @runtime_checkable
@@ -45,7 +38,7 @@ class Output(Protocol):
         """Deliver one event (a JSON-ready dict) or raise."""
 
 
-def _event_json(event: Mapping[str, Any]) -> bytes:
+def event_json(event: Mapping[str, Any]) -> bytes:
     """Return the event as UTF-8 JSON bytes."""
     return json.dumps(dict(event), sort_keys=True).encode("utf-8")
 
@@ -56,12 +49,12 @@ class WebhookOutput:
     def __init__(
         self,
         url: str,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
+        timeout_s: float = DEFAULTS.timeout_s,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"a webhook needs an http(s) URL with a host, not {url!r}")
+            raise OutputConfigError(f"a webhook needs an http(s) URL with a host, not {url!r}")
         self.url = url
         self.timeout_s = timeout_s
         self.headers = {"Content-Type": "application/json", **(headers or {})}
@@ -71,7 +64,7 @@ class WebhookOutput:
     def send(self, event: Mapping[str, Any]) -> None:
         """POST the event; raise OutputError unless the server answers 2xx in time."""
         request = urllib.request.Request(
-            self.url, data=_event_json(event), headers=self.headers, method="POST"
+            self.url, data=event_json(event), headers=self.headers, method="POST"
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
@@ -89,7 +82,7 @@ class WebhookOutput:
 class CommandOutput:
     """Runs a command (no shell) with the event JSON on stdin and FACEGATE_* variables set."""
 
-    def __init__(self, argv: Sequence[str], timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(self, argv: Sequence[str], timeout_s: float = DEFAULTS.timeout_s) -> None:
         if isinstance(argv, str) or not argv:
             raise ValueError("a command output needs argv as a non-empty list of strings")
         self.argv = [str(arg) for arg in argv]
@@ -109,7 +102,7 @@ class CommandOutput:
         try:
             done = subprocess.run(
                 self.argv,
-                input=_event_json(event),
+                input=event_json(event),
                 env=self._environment(event),
                 capture_output=True,
                 timeout=self.timeout_s,
@@ -140,8 +133,8 @@ class Dispatcher:
     def __init__(
         self,
         outputs: Sequence[Output],
-        retries: int = DEFAULT_RETRIES,
-        backoff_s: float = DEFAULT_BACKOFF_S,
+        retries: int = DEFAULTS.retries,
+        backoff_s: float = DEFAULTS.backoff_s,
         log: logging.Logger | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
