@@ -19,7 +19,7 @@ system-deps:
 	@scripts/system-deps.sh
 
 demo: setup
-	$(BIN)/facegate demo
+	$(BIN)/facegate run
 
 lint: setup
 	$(BIN)/ruff check src tests bench
