@@ -210,7 +210,9 @@ def test_run_with_cascade_gate_decides_the_enrolled_person(tmp_path: Path) -> No
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACEGATE_GATE")}
     env |= {"FACEGATE_DB": str(db), "FACEGATE_GATE__MODE": "cascade"}
     command = [sys.executable, "-m", "facegate"]
-    enrolled = subprocess.run([*command, "demo"], capture_output=True, text=True, env=env)
+    enrolled = subprocess.run(
+        [*command, "demo", "--db", str(db)], capture_output=True, text=True, env=env
+    )
     assert enrolled.returncode == 0, enrolled.stderr
     result = subprocess.run(
         [*command, "run", "--json", "--source", str(video)],
