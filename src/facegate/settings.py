@@ -104,8 +104,11 @@ class DecideSettings(_Section):
 class GateSettings(_Section):
     """The activity gate: the cheap test every camera frame passes before any face model."""
 
-    mode: Literal["pixel", "off"] = Field(
-        "pixel", description="'pixel' = pixel-change fraction; 'off' = every frame goes on."
+    mode: Literal["pixel", "presence", "cascade", "off"] = Field(
+        "pixel",
+        description="'pixel' = pixel-change fraction; 'presence' = the presence network's "
+        "P(face in view); 'cascade' = pixel change, then the network on the frames that changed; "
+        "'off' = every frame goes on.",
     )
     width: int = Field(160, ge=16, description="Frames are shrunk to this width (INTER_AREA).")
     pixel_threshold: int = Field(
@@ -116,6 +119,16 @@ class GateSettings(_Section):
     )
     reference_seconds: float = Field(
         1.0, gt=0.0, description="Each frame is compared with the frame about this long ago."
+    )
+    presence_threshold: float = Field(
+        0.5,
+        gt=0.0,
+        lt=1.0,
+        description="Modes presence / cascade: the network's P(face in view) at which it opens.",
+    )
+    presence_model: Path | None = Field(
+        None,
+        description="Presence network (ONNX); None = the shipped facegate/models/presence.onnx.",
     )
 
 

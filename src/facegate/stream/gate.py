@@ -1,4 +1,4 @@
-"""The activity gate: a cheap pixel-change test that stops most camera frames early."""
+"""The activity gate: cheap tests that stop most camera frames before any face model."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from facegate.settings import GateSettings
 
 @dataclass(frozen=True)
 class GateResult:
-    """Whether a frame goes on, and the fraction of its (shrunk) pixels that changed."""
+    """Whether a frame goes on, the fraction of its (shrunk) pixels that changed, P(face)."""
 
     passed: bool
     changed_fraction: float
+    presence: float | None = None  # the presence network's score, where it ran
 
 
 class Gate(Protocol):
@@ -109,4 +110,9 @@ def build_gate(settings: GateSettings) -> Gate:
     """Return the gate that the settings' mode names."""
     if settings.mode == "off":
         return OpenGate()
-    return PixelChangeGate(settings)
+    if settings.mode == "pixel":
+        return PixelChangeGate(settings)
+    # Imported here: stream.presence builds on this module's GateResult and PixelChangeGate.
+    from facegate.stream.presence import CascadeGate, PresenceGate
+
+    return PresenceGate(settings) if settings.mode == "presence" else CascadeGate(settings)

@@ -264,6 +264,17 @@ def demo_scene(
             index += 1
 
 
+def face_in_view(frame: Frame, min_visible: float = 0.5) -> bool:
+    """Return whether at least `min_visible` of the frame's face box lies inside the image."""
+    box = frame.truth.face_box
+    if box is None:
+        return False
+    height, width = frame.image.shape[:2]
+    left, top, right, bottom = box
+    inside = max(0, min(right, width) - max(left, 0)) * max(0, min(bottom, height) - max(top, 0))
+    return inside >= min_visible * (right - left) * (bottom - top)
+
+
 def write_video(frames: Iterable[np.ndarray], path: Path | str, fps: float = DEFAULT_FPS) -> int:
     """Write RGB uint8 frames to an mp4 (mp4v) file and return how many were written."""
     writer: cv2.VideoWriter | None = None

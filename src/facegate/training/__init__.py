@@ -1,0 +1,1 @@
+"""Training facegate's own small models (needs the `train` extra: torch, onnx)."""
