@@ -26,6 +26,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from facegate.calibration import threshold_for_gallery
 from facegate.decide import IdentifyDecision, fuse_identify, identify_embedding
 from facegate.gallery import EmbeddingSet
 from facegate.media import load_image
@@ -223,7 +224,7 @@ def decide(
     """Return the decision on the chosen frames (one frame: identify; several: fuse_identify)."""
     if not chosen:
         return None
-    threshold = settings.decide.threshold
+    threshold = threshold_for_gallery(settings.decide, len(gallery))
     decisions = [
         identify_embedding(f.vector, gallery, threshold, settings.decide.identify_k)  # type: ignore[arg-type]
         for f in chosen
@@ -247,8 +248,10 @@ def main() -> None:
     start = time.perf_counter()
 
     settings = load_settings(environ={})
-    # Live frames as the access loop sees them: no slow fallback detectors (CNN ~1 s a frame).
-    live = settings.vision.model_copy(update={"fallback_detectors": ()})
+    # Live frames as the access loop sees them: no slow fallback detectors, the loop's TTA.
+    live = settings.vision.model_copy(
+        update={"fallback_detectors": (), "tta_mirror": settings.loop.tta_mirror}
+    )
     policy = "center"  # LFW is cropped around the labelled face
     rng = np.random.default_rng(args.seed)
     counts = people_counts(args.root)
@@ -297,7 +300,10 @@ def main() -> None:
         (f, seq.person) for s, seq in zip(encoded, sequences, strict=True) if seq.genuine for f in s
     ]
     per_frame = [
-        identify_embedding(f.vector, gallery, settings.decide.threshold).person == person
+        identify_embedding(
+            f.vector, gallery, threshold_for_gallery(settings.decide, len(gallery))
+        ).person
+        == person
         for f, person in genuine_frames
         if f.vector is not None
     ]

@@ -53,9 +53,13 @@ class LoopStats:
 
 
 def loop_pipeline(settings: Settings) -> FacePipeline:
-    """Return a pipeline for live frames: no slow fallback detectors, detection downscaled."""
+    """Return a pipeline for live frames: no slow fallbacks, detection downscaled, loop TTA."""
     vision = settings.vision.model_copy(
-        update={"fallback_detectors": (), "detect_max_side": settings.loop.detect_max_side}
+        update={
+            "fallback_detectors": (),
+            "detect_max_side": settings.loop.detect_max_side,
+            "tta_mirror": settings.loop.tta_mirror,
+        }
     )
     return FacePipeline(vision)
 
