@@ -334,7 +334,8 @@ def run(
         if as_json:
             _emit(event.as_dict())
             return
-        who = event.person or "unknown"
+        replay = event.liveness is not None and event.liveness.get("live") is False
+        who = "replay (not live)" if replay else event.person or "unknown"
         distance = "-" if event.distance is None else f"{event.distance:.3f}"
         console.print(
             f"{event.time} door {event.door} track {event.track}: [bold]{event.decision}[/] "
