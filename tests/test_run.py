@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -132,3 +133,30 @@ def test_crowd_video_stops_at_max_seconds(crowd_video: Path, tmp_path: Path) -> 
 def test_bad_source_exits_2(tmp_path: Path) -> None:
     result = run("--source", tmp_path / "missing.mp4", db=tmp_path / "g.db")
     assert result.returncode == 2 and "missing.mp4" in result.stderr
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_every_decision(tmp_path: Path) -> None:
+    db = tmp_path / "g.db"
+    enrolled = subprocess.run(
+        [sys.executable, "-m", "facegate", "demo", "--db", str(db)], capture_output=True, text=True
+    )
+    assert enrolled.returncode == 0, enrolled.stderr
+    env = {**os.environ, "FACEGATE_DB": str(db)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "facegate", "run", "--json", "--realtime"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()  # the walker's decision, a few seconds into the scene
+    process.send_signal(signal.SIGINT)
+    rest, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    printed = [json.loads(line) for line in [first, *rest.splitlines()] if line.strip()]
+    assert printed[0]["decision"] == "unlock"
+    assert "decisions" in stderr and "Traceback" not in stderr
+    logged = sqlite3.connect(db).execute("SELECT track, decision FROM access_events").fetchall()
+    assert logged == [(e["track"], e["decision"]) for e in printed]
+    assert len(printed) < 3  # stopped before the scene's end
