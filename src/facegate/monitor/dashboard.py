@@ -253,12 +253,17 @@ def render_dashboard(
         f"{_door_section(s, f'door {s.door}', f'door-{s.door}')}</details>"
         for s in per_door
     ]
+    subtitle = f"{_span(since, until)}, {view.bucket_hours:g} h buckets"
+    return html_page(f"facegate: {title}", subtitle, sections)
+
+
+def html_page(title: str, subtitle: str, sections: Sequence[str]) -> str:
+    """Return a complete page around the sections, with the dashboard's CSS and CSP."""
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>facegate dashboard: {escape(title)}</title><style>{CSS}</style></head><body>"
-        f"<header><h1>facegate: {escape(title)}</h1><p>{_span(since, until)}, "
-        f"{view.bucket_hours:g} h buckets; generated {until:%Y-%m-%d %H:%M:%S} UTC</p></header>"
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>{escape(title)}</h1><p>{subtitle}</p></header>"
         f"<main>{''.join(sections)}</main></body></html>"
     )
