@@ -14,6 +14,7 @@ import argparse
 import json
 import math
 import os
+import pickle
 import platform
 import time
 from collections.abc import Callable
@@ -27,7 +28,13 @@ from rich.console import Console
 from rich.table import Table
 
 from facegate.calibration import threshold_for_gallery
-from facegate.decide import IdentifyDecision, fuse_identify, identify_embedding
+from facegate.decide import (
+    DEFAULT_FUSION,
+    FusionRule,
+    IdentifyDecision,
+    identify_embedding,
+    identify_frames,
+)
 from facegate.gallery import EmbeddingSet
 from facegate.media import load_image
 from facegate.settings import Settings, VisionSettings, load_settings
@@ -190,8 +197,11 @@ def impostors(
     ]
 
 
-def strategies(k: int, min_face_px: int) -> dict[str, Callable[[list[Frame]], list[Frame]]]:
-    """Return each strategy's frame chooser: which detected frames it embeds and decides on."""
+Chooser = Callable[[list[Frame]], list[Frame]]
+
+
+def strategies(k: int, min_face_px: int) -> dict[str, tuple[Chooser, FusionRule]]:
+    """Return each strategy's frame chooser (which frames it embeds) and fusion rule."""
 
     def best(count: int) -> Callable[[list[Frame]], list[Frame]]:
         def choose(frames: list[Frame]) -> list[Frame]:
@@ -207,31 +217,35 @@ def strategies(k: int, min_face_px: int) -> dict[str, Callable[[list[Frame]], li
 
         return choose
 
+    def detected(frames: list[Frame]) -> list[Frame]:
+        return [f for f in frames if f.vector is not None]
+
     return {
-        "first frame": lambda frames: [f for f in frames if f.vector is not None][:1],
-        "all frames fused": lambda frames: [f for f in frames if f.vector is not None],
-        f"best-{k} by score, fused": best(k),
-        "best frame by score": best(1),
-        "least-blurred frame (oracle)": lambda frames: sorted(
-            (f for f in frames if f.vector is not None), key=lambda f: f.blur_px
-        )[:1],
+        "first frame": (lambda frames: detected(frames)[:1], DEFAULT_FUSION),
+        "all frames, mean embedding": (detected, "mean_embedding"),
+        f"best-{k} by score, mean of best majority": (best(k), "mean_best"),
+        f"best-{k} by score, median": (best(k), "median"),
+        f"best-{k} by score, majority vote": (best(k), "vote"),
+        f"best-{k} by score, mean embedding": (best(k), "mean_embedding"),
+        "best-3 by score, mean embedding": (best(3), "mean_embedding"),
+        "best-3 by score, mean of best majority": (best(3), "mean_best"),
+        "best frame by score": (best(1), DEFAULT_FUSION),
+        "least-blurred frame (oracle)": (
+            lambda frames: sorted(detected(frames), key=lambda f: f.blur_px)[:1],
+            DEFAULT_FUSION,
+        ),
     }
 
 
 def decide(
-    chosen: list[Frame], gallery: EmbeddingSet, settings: Settings
+    chosen: list[Frame], gallery: EmbeddingSet, settings: Settings, rule: FusionRule
 ) -> IdentifyDecision | None:
-    """Return the decision on the chosen frames (one frame: identify; several: fuse_identify)."""
+    """Return the decision on the chosen frames, fused by the rule (one frame: identify)."""
     if not chosen:
         return None
     threshold = threshold_for_gallery(settings.decide, len(gallery))
-    decisions = [
-        identify_embedding(f.vector, gallery, threshold, settings.decide.identify_k)  # type: ignore[arg-type]
-        for f in chosen
-    ]
-    if len(decisions) == 1:
-        return decisions[0]
-    return fuse_identify(decisions, threshold, settings.select.fusion)
+    vectors = np.stack([f.vector for f in chosen])  # type: ignore[misc]
+    return identify_frames(vectors, gallery, threshold, settings.decide.identify_k, rule)
 
 
 def main() -> None:
@@ -243,6 +257,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--reuse", action="store_true", help="Reuse the degraded frames' embeddings from out/."
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     start = time.perf_counter()
@@ -261,21 +278,27 @@ def main() -> None:
     )
     sequences = genuine + fake
     jobs = [(s, args.frames, args.seed, policy) for s in sequences]
-    with ProcessPoolExecutor(args.workers, initializer=_init_worker, initargs=(live,)) as pool:
-        encoded = list(pool.map(encode_sequence, jobs, chunksize=4))
+    cache = ROOT / "out" / f"best_frames_seed{args.seed}_{args.frames}f_{len(jobs)}.pkl"
+    if args.reuse and cache.exists():
+        encoded = pickle.loads(cache.read_bytes())
+    else:
+        with ProcessPoolExecutor(args.workers, initializer=_init_worker, initargs=(live,)) as pool:
+            encoded = list(pool.map(encode_sequence, jobs, chunksize=4))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_bytes(pickle.dumps(encoded))
     embed_seconds = time.perf_counter() - start
 
     k = settings.select.best_k
     choosers = strategies(k, settings.select.min_face_px)
     results: dict[str, dict[str, float | int]] = {}
     correct: dict[str, list[bool]] = {}
-    for name, choose in choosers.items():
+    for name, (choose, rule) in choosers.items():
         ok = reject = wrong = accept = embeds = 0
         flags = []
         for seq, frames in zip(sequences, encoded, strict=True):
             chosen = choose(frames)
             embeds += len(chosen)
-            decision = decide(chosen, gallery, settings)
+            decision = decide(chosen, gallery, settings, rule)
             person = decision.person if decision else None
             if seq.genuine:
                 ok += person == seq.person
@@ -328,7 +351,8 @@ def main() -> None:
 
     table = Table(
         title=f"{len(genuine)} genuine + {len(fake)} impostor sequences x {args.frames} frames, "
-        f"threshold {settings.decide.threshold}, seed {args.seed}"
+        f"1:N threshold {threshold_for_gallery(settings.decide, len(gallery)):.3f}, "
+        f"seed {args.seed}"
     )
     for column in (
         "strategy",
@@ -374,7 +398,7 @@ def main() -> None:
             "order": "random (uniform blur per frame)",
         },
         "settings": {
-            "threshold": settings.decide.threshold,
+            "threshold": threshold_for_gallery(settings.decide, len(gallery)),
             "identify_k": settings.decide.identify_k,
             "best_k": k,
             "fusion": settings.select.fusion,

@@ -9,7 +9,16 @@ import cv2
 import numpy as np
 import pytest
 
-from facegate.decide import IdentifyDecision, fuse_distances, fuse_identify, fuse_verify
+from facegate.decide import (
+    IdentifyDecision,
+    fuse_distances,
+    fuse_embeddings,
+    fuse_identify,
+    fuse_verify,
+    identify_embedding,
+    identify_frames,
+)
+from facegate.gallery.types import EmbeddingSet
 from facegate.media import load_image
 from facegate.settings import SelectSettings, VisionSettings
 from facegate.stream.select import (
@@ -261,3 +270,33 @@ def test_focus_ranks_blur_not_noise_or_contrast(
     blurred_q = measure_quality(noisy_blurred.astype(np.uint8), face.box)
     assert sharp_q.focus > blurred_q.focus
     assert sharp_q.sharpness < blurred_q.sharpness  # why the Laplacian variance was replaced
+
+
+def noisy_copies(centre: np.ndarray, count: int, noise: float, seed: int) -> np.ndarray:
+    """Return unit vectors scattered around a unit centre."""
+    rng = np.random.default_rng(seed)
+    vectors = centre + rng.normal(0.0, noise, (count, len(centre)))
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_fuse_embeddings_is_the_unit_mean() -> None:
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    assert fuse_embeddings(vectors) == pytest.approx([2**-0.5, 2**-0.5])
+    with pytest.raises(ValueError):
+        fuse_embeddings(np.zeros((0, 2)))
+    with pytest.raises(ValueError):
+        fuse_embeddings(np.array([[1.0, 0.0], [-1.0, 0.0]]))
+
+
+def test_mean_embedding_names_a_face_no_single_noisy_frame_reaches() -> None:
+    rng = np.random.default_rng(0)
+    ada, bob = (v / np.linalg.norm(v) for v in rng.normal(size=(2, 128)))
+    gallery = EmbeddingSet(["ada", "bob"], np.stack([ada, bob]).astype(np.float32))
+    frames = noisy_copies(ada, 5, 0.05, seed=1)  # each frame ~0.55 from ada's template
+    single = [identify_embedding(v, gallery, 0.42) for v in frames]
+    assert all(d.person is None for d in single)
+    fused = identify_frames(frames, gallery, 0.42, rule="mean_embedding")
+    assert fused.person == "ada" and fused.distance < 0.42
+    assert identify_frames(frames, gallery, 0.42, rule="mean_best").person is None
+    stranger = noisy_copies(rng.normal(size=128) / 11.3, 5, 0.05, seed=2)
+    assert identify_frames(stranger, gallery, 0.42).person is None

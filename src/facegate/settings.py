@@ -174,10 +174,11 @@ class SelectSettings(_Section):
         description="Decide before the window ends once this many usable frames were seen "
         "(the best_k are chosen among them).",
     )
-    fusion: Literal["mean_best", "median", "vote"] = Field(
-        "mean_best",
-        description="How the best frames' distances become one: mean of the best majority, "
-        "median, or majority vote (see decide.fuse_distances).",
+    fusion: Literal["mean_embedding", "mean_best", "median", "vote"] = Field(
+        "mean_embedding",
+        description="How the best frames become one decision: identify the mean of their "
+        "embeddings (default), or fuse per-frame distances: mean of the best majority, median, "
+        "majority vote (see decide.py for the measured comparison).",
     )
 
 

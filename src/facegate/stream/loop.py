@@ -10,7 +10,7 @@ import numpy as np
 
 from facegate.access_event import AccessEvent, now_iso
 from facegate.calibration import threshold_for_gallery
-from facegate.decide import fuse_identify, identify_embedding
+from facegate.decide import identify_frames
 from facegate.gallery.types import EmbeddingSet, Gallery
 from facegate.settings import Settings
 from facegate.stream.gate import build_gate
@@ -159,11 +159,13 @@ class AccessLoop:
         self.stats.embedded += len(best)
         enrolled = self._embeddings()
         threshold = threshold_for_gallery(self.settings.decide, len(enrolled))
-        per_frame = [
-            identify_embedding(v, enrolled, threshold, self.settings.decide.identify_k)
-            for v in vectors
-        ]
-        fused = fuse_identify(per_frame, threshold, self.settings.select.fusion)
+        fused = identify_frames(
+            vectors,
+            enrolled,
+            threshold,
+            self.settings.decide.identify_k,
+            self.settings.select.fusion,
+        )
         live = state.liveness.verdict()
         if self.settings.liveness.enabled and not live.live:
             decision = "deny"
