@@ -6,6 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   mosquitto # MQTT broker for tests/test_mqtt.py
+  chromium  # headless browser for tests/test_dashboard_browser.py
 )
 
 missing=()

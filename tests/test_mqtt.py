@@ -19,6 +19,7 @@ import pytest
 
 from facegate.actions import (
     Dispatcher,
+    MqttAlarmOutput,
     MqttOutput,
     MqttTarget,
     OutputConfigError,
@@ -306,3 +307,26 @@ def test_run_publishes_decisions(
     messages = {m.topic: m.payload for m in live.wait_for(2)}
     assert json.loads(messages["site/lab/decision"]) == event
     assert messages["site/lab/state"] == b"unlock"
+
+
+def test_alarm_json_and_retained_on_off(broker: Broker, subscribe: type[Subscriber]) -> None:
+    live = subscribe()
+    output = MqttAlarmOutput(broker.url)
+    alarm = {"type": "alarm", "alarm": "unknown_rate", "door": "front", "value": 0.5}
+    output.send(alarm)
+    output.send({"type": "alarm", "alarm": "faces_per_hour", "door": None})
+    output.send({**alarm, "type": "recovery"})
+    got = [(m.topic, m.payload, m.retain) for m in live.wait_for(6)]
+    assert got[:2] == [
+        ("facegate/alarm/front/unknown_rate", json.dumps(alarm, sort_keys=True).encode(), False),
+        ("facegate/alarm/front/unknown_rate/state", b"ON", False),
+    ]
+    assert ("facegate/alarm/all/faces_per_hour/state", b"ON", False) in got
+    assert got[-1] == ("facegate/alarm/front/unknown_rate/state", b"OFF", False)
+    late = subscribe("facegate/alarm/#")
+    late.client.publish("facegate/alarm/marker", b"", qos=1)
+    retained = {(m.topic, m.payload) for m in late.wait_for(3) if m.retain}
+    assert retained == {
+        ("facegate/alarm/front/unknown_rate/state", b"OFF"),
+        ("facegate/alarm/all/faces_per_hour/state", b"ON"),
+    }

@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.table import Table
 from facegate import api
 from facegate.errors import FacegateError
 from facegate.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from facegate.watch import AlarmRun
 
 EXIT_OK, EXIT_REJECTED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -29,8 +32,10 @@ app = typer.Typer(
 )
 people_app = typer.Typer(help="List or remove enrolled people.", no_args_is_help=True)
 eval_app = typer.Typer(help="Evaluate recognition accuracy on labelled data.", no_args_is_help=True)
+alarms_app = typer.Typer(help="Check the alarm bounds on the event log.", no_args_is_help=True)
 app.add_typer(people_app, name="people")
 app.add_typer(eval_app, name="eval")
+app.add_typer(alarms_app, name="alarms")
 
 console = Console()
 
@@ -367,6 +372,150 @@ def run(
             f"facegate: {stats.frames} frames, {stats.gated} past the gate, "
             f"{stats.embedded} faces embedded, {stats.decisions} decisions"
         )
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+EventsOpt = Annotated[
+    Path | None, typer.Option(help="Event log SQLite file (default: the gallery's file).")
+]
+
+
+def _events_path(events: Path | None, db: Path | None, settings: Settings) -> Path:
+    """Return the event log file: --events, else the gallery's file (--db, settings, default)."""
+    return events or db or settings.db or api.default_db_path()
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
+        "dashboard.html"
+    ),
+    door: Annotated[str | None, typer.Option(help="One door (default: all, then each).")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Start of the range, ISO 8601 (default: dashboard.range_hours ago)."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="End of the range, ISO 8601 (default: now).")
+    ] = None,
+    as_json: JsonOpt = False,
+    events: EventsOpt = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write the dashboard (rates, latency, distances, drift, alarms) as one static HTML file."""
+    from datetime import UTC, datetime
+
+    from facegate.access_event import to_utc
+    from facegate.monitor.dashboard import render_dashboard
+    from facegate.monitor.events import EventLog
+
+    def body() -> int:
+        settings = _settings(config)
+        end = to_utc(until) if until else datetime.now(UTC)
+        if since is not None:
+            hours = (end - to_utc(since)).total_seconds() / 3600
+            if hours <= 0:
+                raise ValueError("--since must be before --until")
+            view = settings.dashboard.model_copy(update={"range_hours": hours})
+            settings = settings.model_copy(update={"dashboard": view})
+        path = _events_path(events, db, settings)
+        with EventLog(path) as log:
+            page = render_dashboard(log, settings, now=end, door=door)
+        out.write_text(page, encoding="utf-8")
+        if as_json:
+            _emit({"report": str(out), "events": str(path), "bytes": len(page.encode())})
+        else:
+            console.print(f"wrote {out} ({len(page.encode()) // 1024} KiB) from {path}")
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+def _print_alarm_run(run: AlarmRun, as_json: bool, show_checks: bool) -> None:
+    """Print what one alarm check sent (and, with show_checks, every bound's value)."""
+    if as_json:
+        for notice, results in run.sent:
+            _emit({**notice.as_dict(), "outputs": [r.__dict__ for r in results]})
+        if show_checks:
+            _emit({"time": run.time.isoformat(), "checks": [c.as_dict() for c in run.checks]})
+        return
+    for notice, results in run.sent:
+        failed = [r.name for r in results if not r.ok]
+        note = f" [red](not delivered to {', '.join(failed)})[/]" if failed else ""
+        console.print(f"{notice.message}{note}", markup=True, highlight=False)
+    if show_checks:
+        table = Table("metric", "scope", "bound", "now", "status")
+        for c in run.checks:
+            value = "-" if c.value is None else f"{c.value:.4g}"
+            status = "BREACHED" if c.breached else ("no data" if c.value is None else "ok")
+            table.add_row(c.metric, c.scope, f"{c.bound} {c.limit:g}", value, status)
+        console.print(table if run.checks else "no alarm bounds are set ([alarms.max] / .min)")
+
+
+@alarms_app.command("check")
+def alarms_check(
+    as_json: JsonOpt = False,
+    at: Annotated[
+        str | None, typer.Option(help="Check as of this ISO 8601 time (default: now).")
+    ] = None,
+    events: EventsOpt = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Check every alarm bound once: print and send what fires or recovers, then each bound."""
+    from facegate.access_event import to_utc
+    from facegate.actions import build_alarm_dispatcher
+    from facegate.monitor.alarms import AlarmState
+    from facegate.monitor.events import EventLog
+    from facegate.watch import run_alarm_check
+
+    def body() -> int:
+        settings = _settings(config)
+        dispatcher = build_alarm_dispatcher(settings.alarms, settings.actions)
+        path = _events_path(events, db, settings)
+        with EventLog(path) as log, AlarmState(path) as state:
+            run = run_alarm_check(log, state, settings, dispatcher, to_utc(at) if at else None)
+        _print_alarm_run(run, as_json, show_checks=True)
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+@alarms_app.command("watch")
+def alarms_watch(
+    as_json: JsonOpt = False,
+    events: EventsOpt = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Check the alarm bounds every alarms.interval_seconds until Ctrl-C; print what fires."""
+    import threading
+
+    from facegate.actions import build_alarm_dispatcher
+    from facegate.monitor.alarms import AlarmState
+    from facegate.monitor.events import EventLog
+    from facegate.watch import watch_alarms
+
+    def body() -> int:
+        settings = _settings(config)
+        dispatcher = build_alarm_dispatcher(settings.alarms, settings.actions)
+        path = _events_path(events, db, settings)
+        stop = threading.Event()
+        with EventLog(path) as log, AlarmState(path) as state:
+            try:
+                watch_alarms(
+                    log,
+                    state,
+                    settings,
+                    dispatcher,
+                    stop,
+                    lambda run: _print_alarm_run(run, as_json, show_checks=False),
+                )
+            except KeyboardInterrupt:
+                stop.set()
         return EXIT_OK
 
     _run(as_json, body)

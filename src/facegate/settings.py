@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from facegate.errors import SettingsError
 
@@ -276,6 +277,129 @@ class ActionsSettings(_Section):
         return tuple(value.split()) if isinstance(value, str) else value
 
 
+DRIFT_FEATURES = ("brightness", "sharpness", "focus", "face_px", "distance")
+RATE_METRICS = (
+    "accept_rate",
+    "reject_rate",
+    "unknown_rate",
+    "retry_rate",
+    "reauth_rate",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "faces_per_hour",
+)
+ALARM_METRICS = (*RATE_METRICS, *(f"psi_{feature}" for feature in DRIFT_FEATURES))
+
+
+class DashboardSettings(_Section):
+    """The dashboard page and `facegate report`: the time range shown and its buckets."""
+
+    range_hours: float = Field(168.0, gt=0.0, description="Hours of events shown (7 days).")
+    bucket_hours: float = Field(
+        6.0, gt=0.0, description="Width of one time bucket in the charts over time."
+    )
+    distance_bins: int = Field(
+        24, ge=2, description="Bins of the accepted / rejected distance histograms."
+    )
+
+
+class DriftSettings(_Section):
+    """Comparing a recent window of events with a reference window (PSI and KS per feature)."""
+
+    recent_hours: float = Field(24.0, gt=0.0, description="The recent window: the last hours.")
+    reference_days: float = Field(
+        7.0, gt=0.0, description="The reference window: these days before the recent window."
+    )
+    reference_since: str | None = Field(
+        None, description="A fixed reference window instead (ISO 8601 start; needs the end)."
+    )
+    reference_until: str | None = Field(
+        None, description="End (exclusive) of the fixed reference window (ISO 8601)."
+    )
+    features: tuple[Literal[DRIFT_FEATURES], ...] = Field(
+        DRIFT_FEATURES,
+        description="Features compared: face_quality brightness / sharpness / focus / face_px "
+        "and the decision distance.",
+    )
+    bins: int = Field(10, ge=2, description="PSI bins (quantiles of the reference window).")
+    psi_max: float = Field(
+        0.25, gt=0.0, description="A feature whose PSI reaches this has shifted (0.25: major)."
+    )
+    ks_max: float = Field(
+        0.2,
+        gt=0.0,
+        le=1.0,
+        description="A feature whose KS statistic reaches this (with p < ks_alpha) has shifted.",
+    )
+    ks_alpha: float = Field(0.01, gt=0.0, lt=1.0, description="KS p-value needed to flag.")
+    min_samples: int = Field(
+        30, ge=2, description="Each window needs this many values of a feature to be compared."
+    )
+
+    @field_validator("reference_since", "reference_until")
+    @classmethod
+    def _iso_time(cls, value: str | None) -> str | None:
+        """Refuse a reference bound that is not an ISO 8601 time."""
+        if value is not None:
+            datetime.fromisoformat(value)
+        return value
+
+    @model_validator(mode="after")
+    def _both_reference_bounds(self) -> DriftSettings:
+        """Refuse a fixed reference window with only one end."""
+        if (self.reference_since is None) != (self.reference_until is None):
+            raise ValueError("drift.reference_since and drift.reference_until go together")
+        return self
+
+
+class AlarmsSettings(_Section):
+    """Bounds on the monitored metrics, checked on a schedule; a breach fires once, then clears."""
+
+    max: dict[str, float] = Field(
+        {},
+        description="Upper bounds by metric, e.g. unknown_rate = 0.2, reauth_rate = 0.15, "
+        "latency_p95_ms = 2000, psi_brightness = 0.25.",
+    )
+    min: dict[str, float] = Field(
+        {}, description="Lower bounds by metric, e.g. faces_per_hour = 1, accept_rate = 0.5."
+    )
+    window_minutes: float = Field(
+        60.0, gt=0.0, description="Rates are measured over the last minutes (drift: see drift)."
+    )
+    min_events: int = Field(
+        20, ge=1, description="Rate and latency bounds are checked once the window has this many."
+    )
+    per_door: bool = Field(True, description="Check every door as well as all doors together.")
+    interval_seconds: float = Field(
+        60.0, gt=0.0, description="How often `facegate alarms watch` checks the bounds."
+    )
+    webhooks: tuple[str, ...] = Field(
+        (), description="http(s) URLs each alarm and recovery is POSTed to as JSON."
+    )
+    mqtt: str | None = Field(
+        None,
+        description="MQTT broker (as in actions.mqtt); alarms go to "
+        "<prefix>/alarm/<scope>/<metric> and the retained .../state (ON / OFF).",
+    )
+    command: str | None = Field(None, description="Command run per alarm and recovery.")
+    log: bool = Field(True, description="Write each alarm and recovery as a log line.")
+
+    @field_validator("max", "min")
+    @classmethod
+    def _known_metrics(cls, value: dict[str, float]) -> dict[str, float]:
+        """Refuse bounds on metrics facegate does not measure."""
+        unknown = sorted(set(value) - set(ALARM_METRICS))
+        if unknown:
+            raise ValueError(f"unknown alarm metrics {unknown}; known: {list(ALARM_METRICS)}")
+        return value
+
+    @field_validator("webhooks", mode="before")
+    @classmethod
+    def _split_words(cls, value: Any) -> Any:
+        """Accept one string of space-separated URLs (as environment variables give them)."""
+        return tuple(value.split()) if isinstance(value, str) else value
+
+
 class Settings(_Section):
     """All of facegate's settings."""
 
@@ -289,6 +413,9 @@ class Settings(_Section):
     source: SourceSettings = SourceSettings()
     liveness: LivenessSettings = LivenessSettings()
     actions: ActionsSettings = ActionsSettings()
+    dashboard: DashboardSettings = DashboardSettings()
+    drift: DriftSettings = DriftSettings()
+    alarms: AlarmsSettings = AlarmsSettings()
     db: Path | None = Field(None, description="Gallery database path (default: user data dir).")
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 
-from facegate.actions.mqtt import MqttOutput
-from facegate.actions.outputs import CommandOutput, Dispatcher, Output, WebhookOutput
-from facegate.settings import ActionsSettings
+from facegate.actions.mqtt import MqttAlarmOutput, MqttOutput
+from facegate.actions.outputs import CommandOutput, Dispatcher, LogOutput, Output, WebhookOutput
+from facegate.settings import ActionsSettings, AlarmsSettings
 
 
 def build_dispatcher(
@@ -28,3 +28,16 @@ def build_dispatcher(
     if argv:
         outputs.append(CommandOutput(argv, timeout_s))
     return Dispatcher(outputs, retries=settings.retries, backoff_s=settings.backoff_s)
+
+
+def build_alarm_dispatcher(alarms: AlarmsSettings, actions: ActionsSettings) -> Dispatcher:
+    """Return a dispatcher over the alarm outputs (timeouts and retries as in actions)."""
+    outputs: list[Output] = [WebhookOutput(url, actions.timeout_s) for url in alarms.webhooks]
+    if alarms.mqtt:
+        outputs.append(MqttAlarmOutput(alarms.mqtt, actions.mqtt_prefix, actions.timeout_s))
+    argv = shlex.split(alarms.command or "")
+    if argv:
+        outputs.append(CommandOutput(argv, actions.timeout_s))
+    if alarms.log:
+        outputs.append(LogOutput())
+    return Dispatcher(outputs, retries=actions.retries, backoff_s=actions.backoff_s)

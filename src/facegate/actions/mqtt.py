@@ -97,9 +97,17 @@ class MqttOutput:
         base = f"{self.target.prefix}/{door}"
         return f"{base}/decision", f"{base}/state"
 
-    def send(self, event: Mapping[str, Any]) -> None:
-        """Connect, publish the decision and the retained state, wait for both acks, disconnect."""
+    def messages(self, event: Mapping[str, Any]) -> list[tuple[str, bytes | str, bool]]:
+        """Return (topic, payload, retain) of what one event publishes: decision and state."""
         decision_topic, state_topic = self.topics(str(event.get("door", "")))
+        return [
+            (decision_topic, event_json(event), False),
+            (state_topic, str(event.get("decision")), True),
+        ]
+
+    def send(self, event: Mapping[str, Any]) -> None:
+        """Connect, publish the event's messages, wait for every ack, disconnect."""
+        messages = self.messages(event)
         deadline = time.monotonic() + self.timeout_s
         client = self._client()
         refused: list[str] = []
@@ -118,8 +126,8 @@ class MqttOutput:
             if refused:
                 raise OutputError(f"{self.name} refused the connection: {refused[0]}")
             sent = [
-                client.publish(decision_topic, event_json(event), qos=QOS, retain=False),
-                client.publish(state_topic, str(event.get("decision")), qos=QOS, retain=True),
+                client.publish(topic, payload, qos=QOS, retain=retain)
+                for topic, payload, retain in messages
             ]
             if failed := [m.rc for m in sent if m.rc != mqtt.MQTT_ERR_SUCCESS]:
                 raise OutputError(f"{self.name}: publish failed ({mqtt.error_string(failed[0])})")
@@ -146,3 +154,20 @@ class MqttOutput:
             code = client.loop(min(remaining, NETWORK_POLL_S))
             if code != mqtt.MQTT_ERR_SUCCESS and not done():
                 raise OutputError(f"{self.name}: connection lost ({mqtt.error_string(code)})")
+
+
+class MqttAlarmOutput(MqttOutput):
+    """Publishes alarms: JSON to <prefix>/alarm/<scope>/<alarm>, ON / OFF retained in .../state.
+
+    The scope is the door, or `all` for all doors together.
+    """
+
+    def messages(self, event: Mapping[str, Any]) -> list[tuple[str, bytes | str, bool]]:
+        """Return the alarm's JSON message and its retained ON / OFF state."""
+        scope = str(event.get("door") or "all")
+        alarm = str(event.get("alarm", ""))
+        _check_topic_part(scope, "door", levels=False)
+        _check_topic_part(alarm, "alarm", levels=False)
+        topic = f"{self.target.prefix}/alarm/{scope}/{alarm}"
+        state = "ON" if event.get("type") == "alarm" else "OFF"
+        return [(topic, event_json(event), False), (f"{topic}/state", state, True)]

@@ -117,6 +117,18 @@ class CommandOutput:
             raise OutputError(f"{self.name} exited {done.returncode}: {tail}")
 
 
+class LogOutput:
+    """Writes each event's `message` (else its JSON) as one warning line to a logger."""
+
+    def __init__(self, log: logging.Logger | None = None) -> None:
+        self.log = log or logging.getLogger("facegate.alarms")
+        self.name = "log"
+
+    def send(self, event: Mapping[str, Any]) -> None:
+        """Log the event; never fails."""
+        self.log.warning("%s", event.get("message") or event_json(event).decode("utf-8"))
+
+
 @dataclass(frozen=True)
 class OutputResult:
     """What happened when one event was sent to one output."""

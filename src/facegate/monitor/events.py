@@ -153,6 +153,16 @@ class EventLog:
             )
             return int(cursor.lastrowid or 0)
 
+    def append_many(self, events: Sequence[AccessEvent]) -> int:
+        """Store events in one transaction (all or none) and return how many were stored."""
+        placeholders = ", ".join("?" * 15)
+        with self._write() as conn:
+            conn.executemany(
+                f"INSERT INTO access_events({COLUMNS}, ts) VALUES ({placeholders})",
+                [_event_row(event) for event in events],
+            )
+        return len(events)
+
     def query(
         self,
         door: str | None = None,
@@ -183,6 +193,21 @@ class EventLog:
         """Return how many events match the filters."""
         where, params = _filters(door, person, decision, since, until)
         return int(self._read(f"SELECT COUNT(*) FROM access_events{where}", params)[0][0])
+
+    def scan(
+        self,
+        door: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+    ) -> list[AccessEvent]:
+        """Return every matching event, oldest first (no paging: for metrics over a window)."""
+        where, params = _filters(door, None, None, since, until)
+        sql = f"SELECT {COLUMNS} FROM access_events{where} ORDER BY ts, id"
+        return [_row_event(row) for row in self._read(sql, params)]
+
+    def doors(self) -> list[str]:
+        """Return the names of every door with an event, sorted."""
+        return [row[0] for row in self._read("SELECT DISTINCT door FROM access_events ORDER BY 1")]
 
     def attempt_number(
         self, door: str, person_or_track_key: str | int, now: TimeLike, window_seconds: float

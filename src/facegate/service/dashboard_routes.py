@@ -1,0 +1,40 @@
+"""Dashboard routes: GET /dashboard (the HTML page) and GET /v1/drift (the drift report).
+
+The app that mounts this router provides `app.state.settings` (Settings) and
+`app.state.event_log_path` (the event log's SQLite file), and puts its own authentication in
+front (e.g. `app.include_router(router, dependencies=[...])`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from facegate.monitor.dashboard import render_dashboard
+from facegate.monitor.drift import drift_report
+from facegate.monitor.events import EventLog
+
+router = APIRouter(tags=["dashboard"])
+
+DoorQuery = Query(None, description="One door (default: all doors, then each one).")
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, door: str | None = DoorQuery) -> HTMLResponse:
+    """Return the dashboard page (self-contained HTML: no script, nothing fetched)."""
+    state = request.app.state
+    with EventLog(state.event_log_path) as log:
+        page = render_dashboard(log, state.settings, door=door)
+    return HTMLResponse(page)
+
+
+@router.get("/v1/drift")
+def drift(request: Request, door: str | None = DoorQuery) -> dict[str, Any]:
+    """Return the drift report: each feature's PSI, KS and flag, recent vs reference window."""
+    state = request.app.state
+    with EventLog(state.event_log_path) as log:
+        report = drift_report(log, state.settings.drift, datetime.now(UTC), door)
+    return report.as_dict()
