@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from facegate.access_event import to_utc
 from facegate.service.auth import require_scope
-from facegate.service.errors import ApiError
 from facegate.service.resources import Resources
 from facegate.service.schemas import Event, EventPage, error_responses
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
 
-def _moment(value: datetime | None, name: str) -> datetime | None:
-    """Return the time in UTC (naive means UTC), refusing times out of range."""
+def _moment(value: datetime | None) -> datetime | None:
+    """Return the time in UTC (naive means UTC); times beyond datetime's range are clamped."""
     if value is None:
         return None
     try:
-        moment = to_utc(value)
-        moment.timestamp()
-    except (OverflowError, ValueError) as exc:
-        raise ApiError(422, "invalid_request", f"{name}: time out of range") from exc
-    return moment
+        return to_utc(value)
+    except OverflowError:
+        edge = datetime.max if value.year > 1970 else datetime.min
+        return edge.replace(tzinfo=UTC)
 
 
 @router.get(
@@ -38,20 +36,20 @@ def list_events(
     decision: Literal["unlock", "deny", "retry"] | None = None,
     since: Annotated[datetime | None, Query(description="Events at or after (ISO 8601).")] = None,
     until: Annotated[datetime | None, Query(description="Events before (ISO 8601).")] = None,
-    limit: Annotated[int, Query(ge=1, description="Page size (at most service.max_page).")] = 100,
+    limit: Annotated[
+        int, Query(ge=1, description="Page size (clamped to service.max_page).")
+    ] = 100,
     offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> EventPage:
     """Events newest first, one page; filter by door, person, decision and time."""
     resources: Resources = request.app.state.resources
-    most = resources.settings.service.max_page
-    if limit > most:
-        raise ApiError(422, "invalid_request", f"limit: at most {most}")
+    limit = min(limit, resources.settings.service.max_page)
     filters = {
         "door": door,
         "person": person,
         "decision": decision,
-        "since": _moment(since, "since"),
-        "until": _moment(until, "until"),
+        "since": _moment(since),
+        "until": _moment(until),
     }
     log = resources.events()
     total = log.count(**filters)

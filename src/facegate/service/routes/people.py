@@ -20,12 +20,14 @@ router = APIRouter(prefix="/v1/people", tags=["people"])
     "",
     status_code=201,
     dependencies=[Depends(require_scope("enroll"))],
-    responses=error_responses(401, 403, 409, 413, 415, 422),
+    responses=error_responses(401, 403, 409, 413, 415, 422, 503),
 )
 def enroll_person(
     request: Request,
     name: Annotated[str, Form(min_length=1, max_length=200, description="Unique name.")],
-    images: Annotated[list[UploadFile], File(description="One or more photos, one face each.")],
+    images: Annotated[
+        list[UploadFile], File(min_length=1, description="One or more photos, one face each.")
+    ],
     consent: Annotated[str, Form(max_length=2000, description="Consent note stored.")] = "",
     add: Annotated[bool, Form(description="Add the images to an enrolled person.")] = False,
 ) -> Enrolled:
@@ -33,7 +35,7 @@ def enroll_person(
     resources: Resources = request.app.state.resources
     limit = resources.settings.service.max_images
     if len(images) > limit:
-        raise ApiError(422, "too_many_images", f"{len(images)} images, at most {limit} per request")
+        raise ApiError(413, "too_many_images", f"{len(images)} images, at most {limit} per request")
     with relabelled("one of the images"):
         arrays = [read_image(upload.file, resources) for upload in images]
         with resources.vision_lock:
