@@ -45,7 +45,7 @@ def create_app(settings: Settings, db_path: str | Path | None = None) -> FastAPI
     app = FastAPI(title="facegate", version=__version__, description=DESCRIPTION)
     app.state.settings = settings
     app.state.gallery_path = paths.gallery
-    app.state.events_path = paths.events
+    app.state.event_log_path = paths.events
     app.state.resources = resources
     app.state.metrics = metrics
     install_error_handlers(app)
