@@ -400,6 +400,28 @@ class AlarmsSettings(_Section):
         return tuple(value.split()) if isinstance(value, str) else value
 
 
+class ServiceSettings(_Section):
+    """The HTTP service (`facegate serve`): where it listens and what it accepts."""
+
+    host: str = Field("127.0.0.1", min_length=1, description="Address the server listens on.")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port the server listens on.")
+    max_upload_bytes: int = Field(
+        20 * 1024 * 1024,
+        gt=0,
+        description="Largest request body accepted (all parts of a multipart upload together); "
+        "a larger Content-Length is refused before the body is read, a longer stream when it "
+        "passes the limit. Each image must also fit media.max_bytes and media.max_pixels.",
+    )
+    max_images: int = Field(10, ge=1, description="Most images one enrollment request may carry.")
+    max_page: int = Field(500, ge=1, description="Most events one GET /v1/events page returns.")
+    events: Path | None = Field(
+        None, description="Event log SQLite file (default: the gallery's file)."
+    )
+    keys: Path | None = Field(
+        None, description="API key SQLite file (default: the gallery's file)."
+    )
+
+
 class Settings(_Section):
     """All of facegate's settings."""
 
@@ -416,6 +438,7 @@ class Settings(_Section):
     dashboard: DashboardSettings = DashboardSettings()
     drift: DriftSettings = DriftSettings()
     alarms: AlarmsSettings = AlarmsSettings()
+    service: ServiceSettings = ServiceSettings()
     db: Path | None = Field(None, description="Gallery database path (default: user data dir).")
 
 

@@ -1,0 +1,60 @@
+"""The FastAPI app: `create_app(settings, db_path)` wires routes, keys, limits and metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+
+from facegate import __version__, api
+from facegate.service import dashboard_routes
+from facegate.service.auth import require_scope
+from facegate.service.errors import install_error_handlers
+from facegate.service.limits import BodyLimitMiddleware
+from facegate.service.metrics import MetricsMiddleware, ServiceMetrics
+from facegate.service.resources import Resources, ServicePaths
+from facegate.service.routes import doors, events, ops, people
+from facegate.settings import Settings
+
+DESCRIPTION = """Face-recognition access control over HTTP.
+
+Send an API key as `Authorization: Bearer <token>` or `X-API-Key: <token>` (create one with
+`facegate keys create`). Scopes: `admin` (everything), `enroll` (add, list, remove people),
+`door` (verify, identify), `read` (events, people list, `/dashboard`, `/v1/drift`; read routes
+also take `?api_key=`, which then shows up in URLs and logs).
+`/healthz` and `/metrics` need no key. Errors are `{"error": code, "message": text}`.
+"""
+
+
+def service_paths(settings: Settings, db_path: str | Path | None) -> ServicePaths:
+    """Return the gallery, event log and key files (the last two default to the gallery's)."""
+    gallery = Path(db_path or settings.db or api.default_db_path())
+    return ServicePaths(
+        gallery=gallery,
+        events=settings.service.events or gallery,
+        keys=settings.service.keys or gallery,
+    )
+
+
+def create_app(settings: Settings, db_path: str | Path | None = None) -> FastAPI:
+    """Return the service app over the gallery at db_path (else settings.db, else the default)."""
+    paths = service_paths(settings, db_path)
+    resources = Resources(settings, paths)
+    model = api.get_pipeline(settings.vision).embedder.name
+    metrics = ServiceMetrics(
+        people=lambda: len(resources.gallery().people()),
+        vectors=lambda: len(resources.cache.embeddings(resources.gallery(), model)),
+    )
+    app = FastAPI(title="facegate", version=__version__, description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.gallery_path = paths.gallery
+    app.state.event_log_path = paths.events
+    app.state.resources = resources
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    for module in (people, doors, events, ops):
+        app.include_router(module.router)
+    app.include_router(dashboard_routes.router, dependencies=[Depends(require_scope("read"))])
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.service.max_upload_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
