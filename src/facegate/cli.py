@@ -32,8 +32,8 @@ app = typer.Typer(
 )
 people_app = typer.Typer(help="List or remove enrolled people.", no_args_is_help=True)
 eval_app = typer.Typer(help="Evaluate recognition accuracy on labelled data.", no_args_is_help=True)
-alarms_app = typer.Typer(help="Check the alarm bounds on the event log.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list or revoke API keys of the service.", no_args_is_help=True)
+alarms_app = typer.Typer(help="Check the alarm bounds on the event log.", no_args_is_help=True)
 app.add_typer(people_app, name="people")
 app.add_typer(eval_app, name="eval")
 app.add_typer(alarms_app, name="alarms")
@@ -431,67 +431,6 @@ def report(
             _emit({"report": str(out), "events": str(path), "bytes": len(page.encode())})
         else:
             console.print(f"wrote {out} ({len(page.encode()) // 1024} KiB) from {path}")
-
-
-@app.command()
-def serve(
-    host: Annotated[
-        str | None, typer.Option(help="Address to listen on (default: settings service.host).")
-    ] = None,
-    port: Annotated[
-        int | None, typer.Option(help="Port to listen on (default: settings service.port).")
-    ] = None,
-    db: DbOpt = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Run the HTTP API (FastAPI under uvicorn); OpenAPI docs at /docs."""
-    import uvicorn
-
-    from facegate.service import create_app
-
-    def body() -> int:
-        settings = _settings(config)
-        service = create_app(settings, db)
-        uvicorn.run(
-            service,
-            host=host or settings.service.host,
-            port=settings.service.port if port is None else port,
-            log_level="info",
-        )
-        return EXIT_OK
-
-    _run(False, body)
-
-
-def _key_store_path(db: Path | None, config: Path | None) -> Path:
-    """Return the key store file: settings service.keys, else the gallery's file."""
-    from facegate.service.app import service_paths
-
-    return service_paths(_settings(config), db).keys
-
-
-@keys_app.command("create")
-def keys_create(
-    name: Annotated[str, typer.Option("--name", help="Who or what the key is for.")],
-    scope: Annotated[
-        list[str],
-        typer.Option("--scope", help="admin, enroll, door or read (repeatable)."),
-    ],
-    as_json: JsonOpt = False,
-    db: DbOpt = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Create an API key and print its token (shown only this once; only its hash is stored)."""
-    from facegate.service.keys import KeyStore
-
-    def body() -> int:
-        with KeyStore(_key_store_path(db, config)) as store:
-            key, token = store.create(name, scope)
-        if as_json:
-            _emit({"key": key.as_dict(), "token": token})
-        else:
-            console.print(f"key {key.id} ({key.name}, scopes {' '.join(key.scopes)}):")
-            sys.stdout.write(token + "\n")
         return EXIT_OK
 
     _run(as_json, body)
@@ -579,6 +518,73 @@ def alarms_watch(
                 )
             except KeyboardInterrupt:
                 stop.set()
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: settings service.host).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default: settings service.port).")
+    ] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run the HTTP API (FastAPI under uvicorn); OpenAPI docs at /docs."""
+    import uvicorn
+
+    from facegate.service import create_app
+
+    def body() -> int:
+        settings = _settings(config)
+        service = create_app(settings, db)
+        uvicorn.run(
+            service,
+            host=host or settings.service.host,
+            port=settings.service.port if port is None else port,
+            log_level="info",
+        )
+        return EXIT_OK
+
+    _run(False, body)
+
+
+def _key_store_path(db: Path | None, config: Path | None) -> Path:
+    """Return the key store file: settings service.keys, else the gallery's file."""
+    from facegate.service.app import service_paths
+
+    return service_paths(_settings(config), db).keys
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="Who or what the key is for.")],
+    scope: Annotated[
+        list[str],
+        typer.Option("--scope", help="admin, enroll, door or read (repeatable)."),
+    ],
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create an API key and print its token (shown only this once; only its hash is stored)."""
+    from facegate.service.keys import KeyStore
+
+    def body() -> int:
+        with KeyStore(_key_store_path(db, config)) as store:
+            key, token = store.create(name, scope)
+        if as_json:
+            _emit({"key": key.as_dict(), "token": token})
+        else:
+            console.print(f"key {key.id} ({key.name}, scopes {' '.join(key.scopes)}):")
+            sys.stdout.write(token + "\n")
+        return EXIT_OK
+
+    _run(as_json, body)
 
 
 @keys_app.command("list")
