@@ -7,14 +7,12 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
+from json_receiver import JsonReceiver
 
 from facegate.access_event import AccessEvent
 from facegate.actions import LogOutput, build_alarm_dispatcher
@@ -28,30 +26,10 @@ from facegate.watch import run_alarm_check
 NOW = datetime(2024, 5, 6, 12, 0, tzinfo=UTC)
 
 
-class Receiver(BaseHTTPRequestHandler):
-    """Collects POSTed JSON bodies."""
-
-    received: ClassVar[list[dict]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Receiver.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        return
-
-
 @pytest.fixture
-def receiver() -> Iterator[str]:
-    Receiver.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/alarms"
-    server.shutdown()
-    server.server_close()
+def receiver() -> Iterator[JsonReceiver]:
+    with JsonReceiver("/alarms") as running:
+        yield running
 
 
 def decision(minute: float, kind: str, door: str = "front") -> AccessEvent:
@@ -79,8 +57,8 @@ def alarm_settings(url: str, **alarms: object) -> Settings:
     return load_settings(environ={}, alarms={**base, **alarms})
 
 
-def test_breach_fires_once_then_recovers(tmp_path: Path, receiver: str) -> None:
-    settings = alarm_settings(receiver, max={"unknown_rate": 0.3})
+def test_breach_fires_once_then_recovers(tmp_path: Path, receiver: JsonReceiver) -> None:
+    settings = alarm_settings(receiver.url, max={"unknown_rate": 0.3})
     dispatcher = build_alarm_dispatcher(settings.alarms, settings.actions)
     path = tmp_path / "events.db"
     with EventLog(path) as log, AlarmState(path) as state:
@@ -93,7 +71,7 @@ def test_breach_fires_once_then_recovers(tmp_path: Path, receiver: str) -> None:
         assert (
             run_alarm_check(log, state, settings, dispatcher, NOW + timedelta(minutes=1)).sent == []
         )
-        assert len(Receiver.received) == 1
+        assert len(receiver.received) == 1
         assert list(state.firing()) == [("unknown_rate", "*", "max")]
 
         log.append_many([decision(10 + m / 10, "unlock") for m in range(30)])
@@ -103,7 +81,7 @@ def test_breach_fires_once_then_recovers(tmp_path: Path, receiver: str) -> None:
             n.kind for n, _ in run_alarm_check(log, state, settings, dispatcher, later).sent
         ] == ["recovery"]
         assert state.firing() == {}
-    alarm, recovery = Receiver.received
+    alarm, recovery = receiver.received
     assert alarm["type"] == "alarm" and alarm["alarm"] == "unknown_rate"
     assert (alarm["bound"], alarm["limit"], alarm["value"], alarm["door"]) == (
         "max",
@@ -158,14 +136,14 @@ def test_log_output_writes_the_message(caplog: pytest.LogCaptureFixture) -> None
     assert caplog.messages == ["ALARM x"]
 
 
-def test_cli_check_fires_once_across_processes(tmp_path: Path, receiver: str) -> None:
+def test_cli_check_fires_once_across_processes(tmp_path: Path, receiver: JsonReceiver) -> None:
     path = tmp_path / "events.db"
     with EventLog(path) as log:
         log.append_many([decision(m, "deny") for m in range(10)])
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("FACEGATE_")},
         "FACEGATE_ALARMS__MAX__UNKNOWN_RATE": "0.3",
-        "FACEGATE_ALARMS__WEBHOOKS": receiver,
+        "FACEGATE_ALARMS__WEBHOOKS": receiver.url,
         "FACEGATE_ALARMS__LOG": "false",
         "FACEGATE_ALARMS__MIN_EVENTS": "5",
     }
@@ -182,4 +160,4 @@ def test_cli_check_fires_once_across_processes(tmp_path: Path, receiver: str) ->
     assert {line["scope"] for line in first[:2]} == {"*", "front"}
     assert first[0]["outputs"][0]["ok"] is True
     assert len(second) == 1 and second[0]["checks"][0]["breached"] is True
-    assert len(Receiver.received) == 2
+    assert len(receiver.received) == 2

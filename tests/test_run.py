@@ -8,12 +8,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
+from json_receiver import JsonReceiver
 
 from facegate.stream.scene import SceneSegment, demo_scene, write_video
 
@@ -35,34 +34,14 @@ def decisions(result: subprocess.CompletedProcess[str]) -> list[dict]:
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
-class Receiver(BaseHTTPRequestHandler):
-    """Collects POSTed JSON bodies."""
-
-    received: ClassVar[list[dict]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Receiver.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        return
-
-
 @pytest.fixture
-def receiver() -> str:
-    Receiver.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/events"
-    server.shutdown()
-    server.server_close()
+def receiver() -> Iterator[JsonReceiver]:
+    with JsonReceiver("/events") as running:
+        yield running
 
 
-def test_demo_scene_decides_once_per_person_and_posts_events(receiver: str) -> None:
-    result = run("--webhook", receiver)
+def test_demo_scene_decides_once_per_person_and_posts_events(receiver: JsonReceiver) -> None:
+    result = run("--webhook", receiver.url)
     assert result.returncode == 0, result.stderr
     events = decisions(result)
     for key in (
@@ -83,7 +62,7 @@ def test_demo_scene_decides_once_per_person_and_posts_events(receiver: str) -> N
     assert stranger["decision"] != "unlock" and stranger["person"] is None
     assert (replay["decision"], replay["liveness"]["live"]) == ("deny", False)
     assert len({e["track"] for e in events}) == len(events)
-    assert [e["track"] for e in Receiver.received] == [e["track"] for e in events]
+    assert [e["track"] for e in receiver.received] == [e["track"] for e in events]
     assert "decisions" in result.stderr
 
 
