@@ -1,11 +1,12 @@
-"""SQLite plumbing shared by the gallery and the event log: WAL connections, atomic writes."""
+"""SQLite plumbing shared by every store: WAL connections, atomic writes, a store base class."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -67,3 +68,54 @@ def apply_schema(
             f"INSERT OR IGNORE INTO {meta_table}(key, value) VALUES ('schema_version', ?)",
             (str(version),),
         )
+
+
+class SQLiteStore:
+    """Base of a store in one SQLite file: schema on open, typed errors, a context manager.
+
+    Subclasses set SCHEMA, META_TABLE, SCHEMA_VERSION, WHAT (named in error messages) and
+    ERROR (the exception type every database failure becomes).
+    """
+
+    SCHEMA: str
+    META_TABLE: str
+    SCHEMA_VERSION: int
+    WHAT: str
+    ERROR: type[Exception]
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self._conn = connect(self.path)
+            apply_schema(
+                self._conn, self.SCHEMA, self.META_TABLE, self.SCHEMA_VERSION, self._write_error
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise self.ERROR(f"cannot open {self.WHAT} {self.path}: {exc}") from exc
+
+    def _write_error(self, reason: str) -> Exception:
+        """Return the error for a failed write."""
+        return self.ERROR(f"cannot write {self.WHAT} {self.path}: {reason}")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """Yield the connection inside one IMMEDIATE transaction: all of it commits or none."""
+        with transaction(self._conn, self._write_error) as conn:
+            yield conn
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        """Return all rows of a query, wrapping database errors."""
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self.ERROR(f"cannot read {self.WHAT} {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -6,10 +6,8 @@ log's SQLite file, so a restarted checker, or a second one, does not fire the sa
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from facegate.access_event import to_utc
@@ -19,7 +17,7 @@ from facegate.monitor.events import EventLog
 from facegate.monitor.stats import summarize
 from facegate.monitor.table import load_table
 from facegate.settings import RATE_METRICS, Settings
-from facegate.sqlite_db import apply_schema, connect, transaction
+from facegate.sqlite_db import SQLiteStore
 
 ALL_DOORS = "*"
 SCHEMA_VERSION = 1
@@ -136,35 +134,19 @@ def measure(log: EventLog, settings: Settings, now: datetime) -> list[Check]:
     return checks
 
 
-class AlarmState:
+class AlarmState(SQLiteStore):
     """Which alarms are firing, in the event log's SQLite file; safe across processes."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        try:
-            self._conn = connect(self.path)
-            apply_schema(self._conn, SCHEMA, "alarm_meta", SCHEMA_VERSION, self._error)
-        except (sqlite3.Error, OSError) as exc:
-            raise EventLogUnavailableError(f"cannot open alarm state {self.path}: {exc}") from exc
-
-    def _error(self, reason: str) -> EventLogUnavailableError:
-        """Return the error for a failed read or write."""
-        return EventLogUnavailableError(f"cannot write alarm state {self.path}: {reason}")
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self._conn.close()
-
-    def __enter__(self) -> AlarmState:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    SCHEMA = SCHEMA
+    META_TABLE = "alarm_meta"
+    SCHEMA_VERSION = SCHEMA_VERSION
+    WHAT = "alarm state"
+    ERROR = EventLogUnavailableError
 
     def firing(self) -> dict[tuple[str, str, str], str]:
         """Return the firing alarms: (metric, scope, bound) -> time it fired."""
-        rows = self._conn.execute("SELECT metric, scope, bound, since FROM alarm_state")
-        return {(m, s, b): since for m, s, b, since in rows.fetchall()}
+        rows = self._read("SELECT metric, scope, bound, since FROM alarm_state")
+        return {(m, s, b): since for m, s, b, since in rows}
 
     def update(self, checks: list[Check], now: datetime) -> list[Notice]:
         """Record the checks and return the alarms that start and the ones that cleared.
@@ -175,7 +157,7 @@ class AlarmState:
         """
         stamp = to_utc(now).isoformat(timespec="seconds")
         notices = []
-        with transaction(self._conn, self._error) as conn:
+        with self._write() as conn:
             rows = conn.execute("SELECT metric, scope, bound, since, value FROM alarm_state")
             firing = {(m, s, b): (since, v) for m, s, b, since, v in rows.fetchall()}
             configured = {(c.metric, c.bound) for c in checks}

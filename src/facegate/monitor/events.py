@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from facegate.access_event import AccessEvent, TimeLike, to_utc
 from facegate.errors import EventLogUnavailableError
-from facegate.sqlite_db import apply_schema, connect, transaction
+from facegate.sqlite_db import SQLiteStore
 
 SCHEMA_VERSION = 1
 
@@ -100,48 +97,14 @@ def _filters(
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-class EventLog:
+class EventLog(SQLiteStore):
     """Access events in one SQLite file (its own or the gallery's); safe across processes."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        try:
-            self._conn = self._connect()
-        except (sqlite3.Error, OSError) as exc:
-            raise EventLogUnavailableError(f"cannot open event log {self.path}: {exc}") from exc
-
-    def _connect(self) -> sqlite3.Connection:
-        """Return a connection in WAL mode with the schema in place."""
-        conn = connect(self.path)
-        apply_schema(conn, SCHEMA, "event_meta", SCHEMA_VERSION, self._write_error)
-        return conn
-
-    def _write_error(self, reason: str) -> EventLogUnavailableError:
-        """Return the error for a failed write."""
-        return EventLogUnavailableError(f"cannot write event log {self.path}: {reason}")
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """Yield the connection inside one IMMEDIATE transaction: all of it commits or none."""
-        with transaction(self._conn, self._write_error) as conn:
-            yield conn
-
-    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
-        """Return all rows of a query, wrapping database errors."""
-        try:
-            return self._conn.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise EventLogUnavailableError(f"cannot read event log {self.path}: {exc}") from exc
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self._conn.close()
-
-    def __enter__(self) -> EventLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    SCHEMA = SCHEMA
+    META_TABLE = "event_meta"
+    SCHEMA_VERSION = SCHEMA_VERSION
+    WHAT = "event log"
+    ERROR = EventLogUnavailableError
 
     def append(self, event: AccessEvent) -> int:
         """Store one event in its own transaction and return its id."""

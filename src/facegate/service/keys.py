@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from facegate.errors import FacegateError
-from facegate.sqlite_db import apply_schema, connect, transaction
+from facegate.sqlite_db import SQLiteStore
 
 SCOPES = ("admin", "enroll", "door", "read")
 TOKEN_PREFIX = "fg_"
@@ -89,37 +87,14 @@ def _row_key(row: Sequence[object]) -> ApiKey:
     return ApiKey(int(key_id), str(name), tuple(str(scopes).split()), str(created_at), revoked_at)  # type: ignore[arg-type]
 
 
-class KeyStore:
+class KeyStore(SQLiteStore):
     """API keys in one SQLite file (its own or the gallery's)."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        try:
-            self._conn = connect(self.path)
-            apply_schema(self._conn, SCHEMA, "key_meta", SCHEMA_VERSION, self._error)
-        except (sqlite3.Error, OSError) as exc:
-            raise KeyStoreError(f"cannot open key store {self.path}: {exc}") from exc
-
-    def _error(self, reason: str) -> KeyStoreError:
-        """Return the error for a failed read or write."""
-        return KeyStoreError(f"key store {self.path}: {reason}")
-
-    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
-        """Return all rows of a query, wrapping database errors."""
-        try:
-            return self._conn.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise self._error(str(exc)) from exc
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self._conn.close()
-
-    def __enter__(self) -> KeyStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    SCHEMA = SCHEMA
+    META_TABLE = "key_meta"
+    SCHEMA_VERSION = SCHEMA_VERSION
+    WHAT = "key store"
+    ERROR = KeyStoreError
 
     def create(self, name: str, scopes: Iterable[str]) -> tuple[ApiKey, str]:
         """Store a new key and return it with its token (the only time the token is known)."""
@@ -128,7 +103,7 @@ class KeyStore:
         chosen = check_scopes(scopes)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with transaction(self._conn, self._error) as conn:
+        with self._write() as conn:
             key_id = conn.execute(
                 "INSERT INTO api_keys(name, hash, scopes, created_at) VALUES (?, ?, ?, ?)",
                 (name, hash_token(token), " ".join(chosen), now),
@@ -143,7 +118,7 @@ class KeyStore:
     def revoke(self, key_id: int) -> ApiKey:
         """Mark a key revoked (it stops working at once) and return it."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with transaction(self._conn, self._error) as conn:
+        with self._write() as conn:
             conn.execute(
                 "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
                 (now, key_id),
