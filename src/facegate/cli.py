@@ -538,10 +538,14 @@ def serve(
     import uvicorn
 
     from facegate.service import create_app
+    from facegate.vision.models import warm_up
 
     def body() -> int:
         settings = _settings(config)
         service = create_app(settings, db)
+        warm_up(
+            cnn="cnn" in settings.vision.fallback_detectors or settings.vision.detector == "cnn"
+        )
         uvicorn.run(
             service,
             host=host or settings.service.host,

@@ -33,3 +33,12 @@ def shape_predictor_5() -> Any:
 def resnet_encoder() -> Any:
     """Return dlib's ResNet face encoder (128-d)."""
     return dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())
+
+
+def warm_up(cnn: bool) -> None:
+    """Load every model a pipeline uses now (the CNN detector only when asked), not on first use."""
+    hog_detector()
+    shape_predictor_5()
+    resnet_encoder()
+    if cnn:
+        cnn_detector()
