@@ -50,6 +50,13 @@ ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", envvar="FACEGATE_CONFIG", help="Settings TOML file."),
 ]
+EmbedderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--embedder",
+        help="'dlib' or 'onnx:PATH' (a head from `facegate train`); default: settings.",
+    ),
+]
 
 
 def _emit(obj: dict[str, object]) -> None:
@@ -71,9 +78,13 @@ def _run(as_json: bool, body: Callable[[], int]) -> None:
     raise typer.Exit(code)
 
 
-def _settings(config: Path | None) -> Settings:
-    """Return settings from the config file (if any) and the environment."""
-    return load_settings(config)
+def _settings(config: Path | None, embedder: str | None = None) -> Settings:
+    """Return settings from the config file (if any) and the environment, with --embedder."""
+    settings = load_settings(config)
+    if embedder is None:
+        return settings
+    vision = settings.vision.model_validate({**settings.vision.model_dump(), "embedder": embedder})
+    return settings.model_copy(update={"vision": vision})
 
 
 @app.command()
@@ -84,12 +95,13 @@ def enroll(
     consent: Annotated[str, typer.Option(help="Consent note stored with the enrollment.")] = "",
     add: Annotated[bool, typer.Option("--add", help="Add images to an enrolled person.")] = False,
     db: DbOpt = None,
+    embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Enroll a person from one or more photos: all are stored or none."""
 
     def body() -> int:
-        settings = _settings(config)
+        settings = _settings(config, embedder)
         with api.open_gallery(db, settings) as gallery:
             person = api.enroll(gallery, name, images, consent=consent, add=add, settings=settings)
         if as_json:
@@ -151,12 +163,13 @@ def verify(
     image: Annotated[Path, typer.Argument(help="The live photo.")],
     as_json: JsonOpt = False,
     db: DbOpt = None,
+    embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """1:1 check: is the person in the photo the claimed one? Exit 0 accepted, 1 rejected."""
 
     def body() -> int:
-        settings = _settings(config)
+        settings = _settings(config, embedder)
         with api.open_gallery(db, settings) as gallery:
             result = api.verify(gallery, name, image, settings)
         if as_json:
@@ -180,12 +193,13 @@ def identify(
         bool, typer.Option("--all-faces", help="Identify every face, not only the largest.")
     ] = False,
     db: DbOpt = None,
+    embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """1:N check: who is this? Exit 0 when every face is known, 1 when any is unknown."""
 
     def body() -> int:
-        settings = _settings(config)
+        settings = _settings(config, embedder)
         with api.open_gallery(db, settings) as gallery:
             results = api.identify(gallery, image, settings, "all" if all_faces else None)
         for result in results:
@@ -224,6 +238,7 @@ def eval_pairs(
             help="Face used per image: center (datasets cropped on the subject) or largest."
         ),
     ] = "center",
+    embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Verification accuracy on labelled pairs (LFW: 10 folds, threshold chosen on nine)."""
@@ -231,7 +246,7 @@ def eval_pairs(
     from facegate.evaluate.plot import save_roc_plot
 
     def body() -> int:
-        settings = _settings(config)
+        settings = _settings(config, embedder)
         pairs = read_pairs(pairs_file, root)
         if limit is not None:
             pairs = pairs.head(limit)
@@ -324,6 +339,7 @@ def run(
         bool, typer.Option(help="Pace files and the demo scene to their fps.")
     ] = False,
     db: DbOpt = None,
+    embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Watch a door: gate -> faces -> best frames -> decision, one per approaching person."""
@@ -350,7 +366,7 @@ def run(
         )
 
     def body() -> int:
-        settings = _settings(config)
+        settings = _settings(config, embedder)
         if door is not None:
             settings = settings.model_copy(
                 update={"loop": settings.loop.model_copy(update={"door": door})}
@@ -629,6 +645,68 @@ def keys_revoke(
             _emit({"revoked": key.as_dict()})
         else:
             console.print(f"revoked key {key.id} ({key.name})")
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option("--data", help="Folder of per-person image folders.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for checkpoint, head.onnx, curves.png.")
+    ],
+    loss: Annotated[str, typer.Option(help="triplet (semi-hard, FaceNet) or arcface.")] = "triplet",
+    epochs: Annotated[int, typer.Option(min=1)] = 20,
+    overfit_batch: Annotated[
+        bool, typer.Option("--overfit-batch", help="Only drive the loss on one batch to ~0.")
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from OUT's checkpoint.")
+    ] = False,
+    people_folds: Annotated[
+        Path | None,
+        typer.Option(help="LFW View 2 people.txt: train without the people of --test-fold."),
+    ] = None,
+    test_fold: Annotated[int | None, typer.Option(min=0, max=9)] = None,
+    dev_fraction: Annotated[float, typer.Option(min=0.0, max=0.5)] = 0.1,
+    seed: int = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a head on the frozen encoder's embeddings (metric learning), export it to ONNX."""
+
+    def body() -> int:
+        if loss not in ("triplet", "arcface"):
+            raise ValueError(f"--loss must be triplet or arcface, not {loss!r}")
+        from facegate.training.metric import MetricConfig
+        from facegate.training.run import run_training
+
+        config = MetricConfig(loss=loss, epochs=epochs, seed=seed)  # type: ignore[arg-type]
+        result = run_training(
+            data,
+            out,
+            config,
+            people_folds=people_folds,
+            test_fold=test_fold,
+            dev_fraction=dev_fraction,
+            overfit=overfit_batch,
+            resume=resume,
+            quiet=as_json,
+        )
+        if as_json:
+            _emit(result)
+        elif overfit_batch:
+            figures = result["overfit_batch"]
+            console.print(
+                f"overfit one batch of {figures['batch']}: loss {figures['first_loss']:.4f} -> "
+                f"{figures['final_loss']:.6f} in {figures['steps']} steps"
+            )
+        else:
+            console.print(
+                f"trained {result['epochs']} epochs on {result['train_people']} people: "
+                f"train loss {result['train_loss']}, dev pair accuracy {result['dev_accuracy']} "
+                f"(encoder alone {result['encoder_dev_accuracy']}); model {result['model']}"
+            )
         return EXIT_OK
 
     _run(as_json, body)

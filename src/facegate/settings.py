@@ -67,6 +67,12 @@ class VisionSettings(_Section):
     jitters: int = Field(
         0, ge=0, le=100, description="Extra randomly jittered copies embedded and averaged (slow)."
     )
+    embedder: str = Field(
+        "dlib",
+        description="The embedder: 'dlib' (the shipped encoder) or 'onnx:PATH' (the shipped "
+        "encoder followed by a head trained by `facegate train`). Vectors of different "
+        "embedders are never compared.",
+    )
     min_face_px: int = Field(
         40, ge=1, description="Faces narrower than this are refused for enrollment."
     )
@@ -75,6 +81,14 @@ class VisionSettings(_Section):
         ge=0.0,
         description="Chips whose Laplacian variance is below this are refused for enrollment.",
     )
+
+    @field_validator("embedder")
+    @classmethod
+    def _embedder_spec(cls, value: str) -> str:
+        """Accept 'dlib' or 'onnx:PATH'."""
+        if value != "dlib" and not (value.startswith("onnx:") and len(value) > 5):
+            raise ValueError(f"embedder must be 'dlib' or 'onnx:PATH', not {value!r}")
+        return value
 
 
 class DecideSettings(_Section):

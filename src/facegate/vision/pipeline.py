@@ -8,7 +8,7 @@ from facegate.errors import ManyFacesError, NoFaceError, PoorQualityError
 from facegate.settings import VisionSettings
 from facegate.vision.align import align_face
 from facegate.vision.detect import FacePolicy, build_detector, select_faces
-from facegate.vision.embed import DlibResnetEmbedder
+from facegate.vision.embedders import build_embedder
 from facegate.vision.quality import measure_quality
 from facegate.vision.types import Detector, Embedder, FaceEncoding
 
@@ -24,9 +24,7 @@ class FacePipeline:
     ) -> None:
         self.settings = settings or VisionSettings()
         self.detector = detector or build_detector(self.settings)
-        self.embedder = embedder or DlibResnetEmbedder(
-            self.settings.tta_mirror, self.settings.jitters
-        )
+        self.embedder = embedder or build_embedder(self.settings)
 
     def encode(self, image: np.ndarray, policy: FacePolicy | None = None) -> list[FaceEncoding]:
         """Return one FaceEncoding per face the policy keeps (empty list when none)."""

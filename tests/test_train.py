@@ -1,0 +1,146 @@
+"""Training a head on the frozen encoder: sampler, losses, loop, resume, ONNX export, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from facegate.cli import app
+from facegate.training.identities import EmbeddingSet, identity_folders, read_people_folds
+from facegate.training.sampler import PKSampler
+
+torch = pytest.importorskip("torch", reason="training needs the train extra (torch)")
+
+from facegate.training.head import embed_numpy  # noqa: E402
+from facegate.training.losses import triplet_semi_hard  # noqa: E402
+from facegate.training.metric import (  # noqa: E402
+    MetricConfig,
+    MetricTrainer,
+    overfit_batch,
+    train_head,
+)
+
+
+def generated(people: int, per: int, seed: int, noise: float = 3.0) -> EmbeddingSet:
+    """Return unit vectors scattered around one random centre per identity."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(people, 128))
+    vectors = np.repeat(centres, per, axis=0) + noise * rng.normal(size=(people * per, 128))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    names = tuple(f"person{i}" for i in range(people))
+    return EmbeddingSet(vectors.astype(np.float32), np.repeat(np.arange(people), per), names)
+
+
+def test_pk_sampler_gives_p_people_k_samples_each() -> None:
+    """Each batch holds P distinct identities with K rows of each."""
+    data = generated(10, 5, seed=0)
+    batch = PKSampler(data.labels, p=4, k=3, seed=1).batch()
+    people, counts = np.unique(data.labels[batch], return_counts=True)
+    assert len(batch) == 12 and len(people) == 4 and set(counts) == {3}
+
+
+def test_semi_hard_triplet_loss_is_zero_only_when_margin_holds() -> None:
+    """Two tight, far-apart identities cost nothing; two overlapping ones cost something."""
+    labels = torch.tensor([0, 0, 1, 1])
+    apart = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    mixed = torch.nn.functional.normalize(torch.tensor([[1.0, 0], [0, 1.0], [1.0, 0.1], [0.1, 1]]))
+    assert triplet_semi_hard(apart, labels, 0.2).item() == 0.0
+    assert triplet_semi_hard(mixed, labels, 0.2).item() > 0.1
+
+
+@pytest.mark.parametrize("loss", ["triplet", "arcface"])
+def test_overfit_batch_drives_loss_near_zero(loss: str) -> None:
+    """One small batch, trained on alone, is learnt to a loss of about zero."""
+    figures = overfit_batch(generated(20, 6, seed=0), MetricConfig(loss=loss))  # type: ignore[arg-type]
+    assert figures["first_loss"] > 0.05
+    assert figures["final_loss"] < 1e-3
+
+
+@pytest.mark.parametrize("loss", ["triplet", "arcface"])
+def test_a_few_epochs_write_model_checkpoint_and_curves(loss: str, tmp_path: Path) -> None:
+    """Three epochs on a tiny generated set train in seconds and leave every artefact."""
+    config = MetricConfig(loss=loss, epochs=3, p=8)  # type: ignore[arg-type]
+    summary = train_head(generated(30, 6, 0), generated(8, 6, 1), config, tmp_path, quiet=True)
+    for name in ("head.onnx", "checkpoint.pt", "curves.png", "summary.json"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert summary["epochs"] == 3 and 0.5 < summary["dev_accuracy"] <= 1.0
+    assert json.loads((tmp_path / "summary.json").read_text())["train_loss"] >= 0.0
+
+
+def test_resume_continues_exactly_where_the_checkpoint_stopped(tmp_path: Path) -> None:
+    """2 epochs + resume to 4 gives the same weights and curves as 4 epochs in one go."""
+    train, dev = generated(30, 6, 0), generated(8, 6, 1)
+    train_head(train, dev, MetricConfig(epochs=2, p=8), tmp_path / "split", quiet=True)
+    resumed = train_head(
+        train, dev, MetricConfig(epochs=4, p=8), tmp_path / "split", resume=True, quiet=True
+    )
+    train_head(train, dev, MetricConfig(epochs=4, p=8), tmp_path / "whole", quiet=True)
+    assert resumed["epochs"] == 4
+    split = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=False)
+    once = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)
+    assert split["history"] == once["history"]
+    for name, weights in once["model"].items():
+        assert torch.equal(split["model"][name], weights), name
+
+
+def test_onnx_head_matches_torch_within_1e4(tmp_path: Path) -> None:
+    """The exported head, run by OpenCV in OnnxHeadEmbedder, gives the PyTorch unit vectors."""
+    from facegate.training.head import export_onnx
+    from facegate.vision.embed import DlibResnetEmbedder
+    from facegate.vision.embedders import OnnxHeadEmbedder
+
+    data = generated(20, 6, 0)
+    trainer = MetricTrainer(MetricConfig(p=8), data)
+    for _ in range(3):
+        trainer.run_epoch()
+    export_onnx(trainer.model, tmp_path / "head.onnx")
+    embedder = OnnxHeadEmbedder(tmp_path / "head.onnx", DlibResnetEmbedder())
+    expected = embed_numpy(trainer.model, data.vectors)
+    assert not np.allclose(expected, data.vectors, atol=1e-3)  # the head did change the space
+    assert np.abs(embedder.head(data.vectors) - expected).max() < 1e-4
+    assert embedder.name.startswith("onnx-head:") and embedder.dim == 128
+
+
+def test_people_folds_of_lfw_view2(lfw: Path) -> None:
+    """people.txt has 10 folds covering LFW's 5,749 people, each person in one fold."""
+    folds = read_people_folds(lfw / "people.txt")
+    names = [name for fold in folds for name in fold]
+    assert len(folds) == 10 and len(names) == len(set(names)) == 5749
+
+
+def test_cli_trains_then_enrolls_and_identifies_with_the_onnx_head(
+    faces: dict[str, list[Path]], tmp_path: Path
+) -> None:
+    """train -> head.onnx; enroll and identify with --embedder onnx:PATH on LFW photos."""
+    data = tmp_path / "data"
+    for name, paths in faces.items():
+        (data / name).mkdir(parents=True)
+        for path in paths:
+            (data / name / path.name).symlink_to(path)
+    assert len(identity_folders(data)) == 3
+    runner = CliRunner()
+    out = tmp_path / "run"
+    args = ["train", "--data", str(data), "--out", str(out), "--epochs", "2"]
+    trained = runner.invoke(app, [*args, "--dev-fraction", "0", "--json"])
+    assert trained.exit_code == 0, trained.output
+    assert json.loads(trained.output.splitlines()[-1])["epochs"] == 2
+    spec = f"onnx:{out / 'head.onnx'}"
+    db = str(tmp_path / "gallery.db")
+    powell = [str(p) for p in faces["Colin Powell"][:3]]
+    enrolled = runner.invoke(
+        app, ["enroll", "Colin Powell", *powell, "--db", db, "--embedder", spec]
+    )
+    assert enrolled.exit_code == 0, enrolled.output
+    probe = str(faces["Colin Powell"][3])
+    found = runner.invoke(app, ["identify", probe, "--db", db, "--embedder", spec, "--json"])
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.output.splitlines()[-1])["person"] == "Colin Powell"
+    # the shipped encoder's space holds nobody: vectors of two embedders are never compared
+    other = runner.invoke(app, ["identify", probe, "--db", db, "--json"])
+    assert other.exit_code == 1
+    bad = runner.invoke(app, ["identify", probe, "--db", db, "--embedder", "onnx:/nope.onnx"])
+    assert bad.exit_code == 2
