@@ -217,7 +217,16 @@ def eval_pairs(
         int | None, typer.Option(help="Use at most N pairs (spread over folds).")
     ] = None,
     workers: Annotated[int, typer.Option(help="Processes embedding images in parallel.")] = 1,
+    embedders: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--embedder",
+            help="Embedder to evaluate; repeat to compare several side by side. "
+            "default (as the settings say), dlib, dlib-nomirror, dlib-jitter10, onnx:PATH.",
+        ),
+    ] = None,
     roc: Annotated[Path | None, typer.Option("--roc", help="Write a ROC plot PNG here.")] = None,
+    det: Annotated[Path | None, typer.Option("--det", help="Write a DET plot PNG here.")] = None,
     faces: Annotated[
         str,
         typer.Option(
@@ -227,35 +236,59 @@ def eval_pairs(
     config: ConfigOpt = None,
 ) -> None:
     """Verification accuracy on labelled pairs (LFW: 10 folds, threshold chosen on nine)."""
-    from facegate.evaluate import evaluate_pairs, read_pairs
-    from facegate.evaluate.plot import save_roc_plot
+    from facegate.evaluate import read_pairs
+    from facegate.evaluate.multi import embed_ms, embed_with, score_embedders
+    from facegate.evaluate.plot import save_det_plot, save_roc_plot
 
     def body() -> int:
         settings = _settings(config)
+        specs = list(dict.fromkeys(embedders or ["default"]))
         pairs = read_pairs(pairs_file, root)
         if limit is not None:
             pairs = pairs.head(limit)
         if faces not in ("center", "largest"):
             raise ValueError(f"--faces must be center or largest, not {faces!r}")
-        report = evaluate_pairs(pairs, settings, workers, faces)  # type: ignore[arg-type]
+        images = embed_with(pairs.images(), settings, specs, workers, faces)  # type: ignore[arg-type]
+        reports = score_embedders(pairs, images, specs, settings.decide.threshold)
+        curves = {spec: report.roc for spec, report in reports.items()}
         if roc is not None:
-            save_roc_plot({"facegate": report.roc}, roc, f"ROC on {pairs_file.name}")
+            save_roc_plot(curves, roc, f"ROC on {pairs_file.name}")
+        if det is not None:
+            save_det_plot(curves, det, f"DET on {pairs_file.name}")
         if as_json:
-            _emit(report.as_dict())
+            for spec, report in reports.items():
+                _emit(
+                    {
+                        "embedder": spec,
+                        **report.as_dict(),
+                        "embed_ms": round(embed_ms(images, spec), 1),
+                    }
+                )
             return EXIT_OK
-        table = Table("metric", "value", title=f"{pairs_file.name}: {report.pairs} pairs")
-        table.add_row(
-            "accuracy (k-fold)", f"{100 * report.accuracy:.2f} % ± {100 * report.accuracy_std:.2f}"
+        first = next(iter(reports.values()))
+        table = Table(
+            "embedder",
+            "acc k-fold %",
+            f"acc@{first.threshold} %",
+            "TAR@1e-2",
+            "TAR@1e-3",
+            "EER %",
+            "AUC",
+            "ms/img (embed)",
+            title=f"{pairs_file.name}: {first.pairs} pairs, {first.images} images, "
+            f"{first.no_face} without a face",
         )
-        table.add_row(
-            f"accuracy at threshold {report.threshold}",
-            f"{100 * report.accuracy_at_threshold:.2f} %",
-        )
-        table.add_row("ROC AUC", f"{report.auc:.5f}")
-        table.add_row("TAR @ FAR=1e-3", f"{100 * report.tar_at_far_1e3:.2f} %")
-        table.add_row("EER", f"{100 * report.eer:.2f} %")
-        table.add_row("images / no face found", f"{report.images} / {report.no_face}")
-        table.add_row("ms per image", f"{report.ms_per_image:.1f}")
+        for spec, report in reports.items():
+            table.add_row(
+                spec,
+                f"{100 * report.accuracy:.2f}±{100 * report.accuracy_std:.2f}",
+                f"{100 * report.accuracy_at_threshold:.2f}",
+                f"{report.tar_at_far_1e2:.4f}",
+                f"{report.tar_at_far_1e3:.4f}",
+                f"{100 * report.eer:.2f}",
+                f"{report.auc:.5f}",
+                f"{report.ms_per_image:.1f} ({embed_ms(images, spec):.1f})",
+            )
         console.print(table)
         return EXIT_OK
 
