@@ -296,6 +296,98 @@ def eval_pairs(
 
 
 @app.command()
+def analyze(
+    pairs_file: Annotated[
+        Path, typer.Argument(help="LFW pairs.txt format, or CSV file_x,file_y,Decision.")
+    ],
+    root: Annotated[Path, typer.Option("--root", help="Folder the image paths are relative to.")],
+    html: Annotated[Path, typer.Option("--html", help="Write the HTML report here.")] = Path(
+        "analyze.html"
+    ),
+    embedder: Annotated[
+        str, typer.Option("--embedder", help="Embedder analysed (as in `facegate eval pairs`).")
+    ] = "default",
+    tags: Annotated[
+        Path | None,
+        typer.Option("--tags", help="CSV of human tags: image,tag rows (image relative to root)."),
+    ] = None,
+    train_error: Annotated[
+        float | None, typer.Option(help="Training error (0..1), e.g. from a training run.")
+    ] = None,
+    train_pairs: Annotated[
+        Path | None,
+        typer.Option(help="Training pairs file: its error at its own best threshold."),
+    ] = None,
+    train_limit: Annotated[int | None, typer.Option(help="Use at most N training pairs.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Use at most N pairs (spread over folds).")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Processes embedding images in parallel.")] = 1,
+    worst: Annotated[int, typer.Option(help="Wrong pairs shown per grid.")] = 12,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Error analysis: error rate per slice (auto and human tags), worst pairs, bias/variance."""
+    from facegate.evaluate import read_pairs
+    from facegate.evaluate.analyze import analyze_pairs
+    from facegate.evaluate.analyze import train_error as error_on_train
+    from facegate.evaluate.html import render_analysis
+    from facegate.evaluate.multi import embed_with
+    from facegate.evaluate.slices import read_human_tags
+
+    def body() -> int:
+        settings = _settings(config)
+        if train_error is not None and train_pairs is not None:
+            raise ValueError("give --train-error or --train-pairs, not both")
+        pairs = read_pairs(pairs_file, root)
+        if limit is not None:
+            pairs = pairs.head(limit)
+        human = read_human_tags(tags, root) if tags is not None else None
+        training = train_error
+        if train_pairs is not None:
+            train = read_pairs(train_pairs, root)
+            if train_limit is not None:
+                train = train.head(train_limit)
+            seen = embed_with(train.images(), settings, [embedder], workers)
+            training = error_on_train(train, seen, embedder)
+        images = embed_with(pairs.images(), settings, [embedder], workers)
+        analysis = analyze_pairs(
+            pairs, images, embedder, settings.decide.threshold, human, training, worst
+        )
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(render_analysis(analysis, images, f"facegate analyze: {pairs_file.name}"))
+        if as_json:
+            _emit({**analysis.as_dict(), "report": str(html)})
+            return EXIT_OK
+        table = Table(
+            "slice",
+            "pairs",
+            "errors",
+            "error rate",
+            "share of errors",
+            "excess",
+            title=f"{pairs_file.name}: {analysis.errors} errors in {analysis.report.pairs} pairs "
+            f"({100 * analysis.error_rate:.2f} %); top slices by excess errors",
+        )
+        for item in analysis.slices[:10]:
+            table.add_row(
+                item.tag,
+                str(item.pairs),
+                str(item.errors),
+                f"{100 * item.error_rate:.1f} %",
+                f"{100 * item.share_of_errors:.0f} %",
+                f"{item.excess_errors:+.1f}",
+            )
+        console.print(table)
+        for line in analysis.diagnosis.lines():
+            console.print(line)
+        console.print(f"report: {html}")
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+@app.command()
 def demo(
     as_json: JsonOpt = False,
     db: Annotated[
