@@ -343,14 +343,15 @@ def analyze(
         if limit is not None:
             pairs = pairs.head(limit)
         human = read_human_tags(tags, root) if tags is not None else None
+        train = read_pairs(train_pairs, root) if train_pairs is not None else None
+        if train is not None and train_limit is not None:
+            train = train.head(train_limit)
+        paths = set(pairs.images()) | set(train.images() if train else [])
+        seen = embed_with(sorted(paths), settings, [embedder], workers)
         training = train_error
-        if train_pairs is not None:
-            train = read_pairs(train_pairs, root)
-            if train_limit is not None:
-                train = train.head(train_limit)
-            seen = embed_with(train.images(), settings, [embedder], workers)
-            training = error_on_train(train, seen, embedder)
-        images = embed_with(pairs.images(), settings, [embedder], workers)
+        if train is not None:
+            training = error_on_train(train, {p: seen[p] for p in train.images()}, embedder)
+        images = {p: seen[p] for p in pairs.images()}
         analysis = analyze_pairs(
             pairs, images, embedder, settings.decide.threshold, human, training, worst
         )
