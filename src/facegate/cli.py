@@ -312,7 +312,8 @@ def analyze(
         typer.Option("--tags", help="CSV of human tags: image,tag rows (image relative to root)."),
     ] = None,
     train_error: Annotated[
-        float | None, typer.Option(help="Training error (0..1), e.g. from a training run.")
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Training error (0..1), e.g. from a training run."),
     ] = None,
     train_pairs: Annotated[
         Path | None,
