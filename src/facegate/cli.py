@@ -231,47 +231,173 @@ def eval_pairs(
         int | None, typer.Option(help="Use at most N pairs (spread over folds).")
     ] = None,
     workers: Annotated[int, typer.Option(help="Processes embedding images in parallel.")] = 1,
+    embedders: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--embedder",
+            help="Embedder to evaluate; repeat to compare several side by side. "
+            "default (as the settings say), dlib, dlib-nomirror, dlib-jitter10, onnx:PATH.",
+        ),
+    ] = None,
     roc: Annotated[Path | None, typer.Option("--roc", help="Write a ROC plot PNG here.")] = None,
+    det: Annotated[Path | None, typer.Option("--det", help="Write a DET plot PNG here.")] = None,
     faces: Annotated[
         str,
         typer.Option(
             help="Face used per image: center (datasets cropped on the subject) or largest."
         ),
     ] = "center",
-    embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Verification accuracy on labelled pairs (LFW: 10 folds, threshold chosen on nine)."""
-    from facegate.evaluate import evaluate_pairs, read_pairs
-    from facegate.evaluate.plot import save_roc_plot
+    from facegate.evaluate import read_pairs
+    from facegate.evaluate.multi import embed_ms, embed_with, score_embedders
+    from facegate.evaluate.plot import save_det_plot, save_roc_plot
 
     def body() -> int:
-        settings = _settings(config, embedder)
+        settings = _settings(config)
+        specs = list(dict.fromkeys(embedders or ["default"]))
         pairs = read_pairs(pairs_file, root)
         if limit is not None:
             pairs = pairs.head(limit)
         if faces not in ("center", "largest"):
             raise ValueError(f"--faces must be center or largest, not {faces!r}")
-        report = evaluate_pairs(pairs, settings, workers, faces)  # type: ignore[arg-type]
+        images = embed_with(pairs.images(), settings, specs, workers, faces)  # type: ignore[arg-type]
+        reports = score_embedders(pairs, images, specs, settings.decide.threshold)
+        curves = {spec: report.roc for spec, report in reports.items()}
         if roc is not None:
-            save_roc_plot({"facegate": report.roc}, roc, f"ROC on {pairs_file.name}")
+            save_roc_plot(curves, roc, f"ROC on {pairs_file.name}")
+        if det is not None:
+            save_det_plot(curves, det, f"DET on {pairs_file.name}")
         if as_json:
-            _emit(report.as_dict())
+            for spec, report in reports.items():
+                _emit(
+                    {
+                        "embedder": spec,
+                        **report.as_dict(),
+                        "embed_ms": round(embed_ms(images, spec), 1),
+                    }
+                )
             return EXIT_OK
-        table = Table("metric", "value", title=f"{pairs_file.name}: {report.pairs} pairs")
-        table.add_row(
-            "accuracy (k-fold)", f"{100 * report.accuracy:.2f} % ± {100 * report.accuracy_std:.2f}"
+        first = next(iter(reports.values()))
+        table = Table(
+            "embedder",
+            "acc k-fold %",
+            f"acc@{first.threshold} %",
+            "TAR@1e-2",
+            "TAR@1e-3",
+            "EER %",
+            "AUC",
+            "ms/img (embed)",
+            title=f"{pairs_file.name}: {first.pairs} pairs, {first.images} images, "
+            f"{first.no_face} without a face",
         )
-        table.add_row(
-            f"accuracy at threshold {report.threshold}",
-            f"{100 * report.accuracy_at_threshold:.2f} %",
-        )
-        table.add_row("ROC AUC", f"{report.auc:.5f}")
-        table.add_row("TAR @ FAR=1e-3", f"{100 * report.tar_at_far_1e3:.2f} %")
-        table.add_row("EER", f"{100 * report.eer:.2f} %")
-        table.add_row("images / no face found", f"{report.images} / {report.no_face}")
-        table.add_row("ms per image", f"{report.ms_per_image:.1f}")
+        for spec, report in reports.items():
+            table.add_row(
+                spec,
+                f"{100 * report.accuracy:.2f}±{100 * report.accuracy_std:.2f}",
+                f"{100 * report.accuracy_at_threshold:.2f}",
+                f"{report.tar_at_far_1e2:.4f}",
+                f"{report.tar_at_far_1e3:.4f}",
+                f"{100 * report.eer:.2f}",
+                f"{report.auc:.5f}",
+                f"{report.ms_per_image:.1f} ({embed_ms(images, spec):.1f})",
+            )
         console.print(table)
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+@app.command()
+def analyze(
+    pairs_file: Annotated[
+        Path, typer.Argument(help="LFW pairs.txt format, or CSV file_x,file_y,Decision.")
+    ],
+    root: Annotated[Path, typer.Option("--root", help="Folder the image paths are relative to.")],
+    html: Annotated[Path, typer.Option("--html", help="Write the HTML report here.")] = Path(
+        "analyze.html"
+    ),
+    embedder: Annotated[
+        str, typer.Option("--embedder", help="Embedder analysed (as in `facegate eval pairs`).")
+    ] = "default",
+    tags: Annotated[
+        Path | None,
+        typer.Option("--tags", help="CSV of human tags: image,tag rows (image relative to root)."),
+    ] = None,
+    train_error: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Training error (0..1), e.g. from a training run."),
+    ] = None,
+    train_pairs: Annotated[
+        Path | None,
+        typer.Option(help="Training pairs file: its error at its own best threshold."),
+    ] = None,
+    train_limit: Annotated[int | None, typer.Option(help="Use at most N training pairs.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Use at most N pairs (spread over folds).")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Processes embedding images in parallel.")] = 1,
+    worst: Annotated[int, typer.Option(help="Wrong pairs shown per grid.")] = 12,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Error analysis: error rate per slice (auto and human tags), worst pairs, bias/variance."""
+    from facegate.evaluate import read_pairs
+    from facegate.evaluate.analyze import analyze_pairs
+    from facegate.evaluate.analyze import train_error as error_on_train
+    from facegate.evaluate.html import render_analysis
+    from facegate.evaluate.multi import embed_with
+    from facegate.evaluate.slices import read_human_tags
+
+    def body() -> int:
+        settings = _settings(config)
+        if train_error is not None and train_pairs is not None:
+            raise ValueError("give --train-error or --train-pairs, not both")
+        pairs = read_pairs(pairs_file, root)
+        if limit is not None:
+            pairs = pairs.head(limit)
+        human = read_human_tags(tags, root) if tags is not None else None
+        train = read_pairs(train_pairs, root) if train_pairs is not None else None
+        if train is not None and train_limit is not None:
+            train = train.head(train_limit)
+        paths = set(pairs.images()) | set(train.images() if train else [])
+        seen = embed_with(sorted(paths), settings, [embedder], workers)
+        training = train_error
+        if train is not None:
+            training = error_on_train(train, {p: seen[p] for p in train.images()}, embedder)
+        images = {p: seen[p] for p in pairs.images()}
+        analysis = analyze_pairs(
+            pairs, images, embedder, settings.decide.threshold, human, training, worst
+        )
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(render_analysis(analysis, images, f"facegate analyze: {pairs_file.name}"))
+        if as_json:
+            _emit({**analysis.as_dict(), "report": str(html)})
+            return EXIT_OK
+        table = Table(
+            "slice",
+            "pairs",
+            "errors",
+            "error rate",
+            "share of errors",
+            "excess",
+            title=f"{pairs_file.name}: {analysis.errors} errors in {analysis.report.pairs} pairs "
+            f"({100 * analysis.error_rate:.2f} %); top slices by excess errors",
+        )
+        for item in analysis.slices[:10]:
+            table.add_row(
+                item.tag,
+                str(item.pairs),
+                str(item.errors),
+                f"{100 * item.error_rate:.1f} %",
+                f"{100 * item.share_of_errors:.0f} %",
+                f"{item.excess_errors:+.1f}",
+            )
+        console.print(table)
+        for line in analysis.diagnosis.lines():
+            console.print(line)
+        console.print(f"report: {html}")
         return EXIT_OK
 
     _run(as_json, body)

@@ -1,0 +1,35 @@
+"""Embedder specs: the names a user gives `--embedder` and the embedders they build."""
+
+from __future__ import annotations
+
+from facegate.errors import FacegateError
+from facegate.settings import VisionSettings
+from facegate.vision.embed import DlibResnetEmbedder
+from facegate.vision.embedders import build_embedder as build_configured
+from facegate.vision.types import Embedder
+
+# name -> (mirror TTA, jitters) of the shipped dlib ResNet variants
+DLIB_VARIANTS: dict[str, tuple[bool, int]] = {
+    "dlib": (True, 0),
+    "dlib-nomirror": (False, 0),
+    "dlib-jitter10": (True, 10),
+}
+SPEC_HELP = "default (as the settings say), " + ", ".join(DLIB_VARIANTS) + ", onnx:PATH"
+
+
+class EmbedderSpecError(FacegateError):
+    """An embedder spec names no embedder, or one this build cannot run."""
+
+    code = "bad_embedder"
+
+
+def build_embedder(spec: str, settings: VisionSettings | None = None) -> Embedder:
+    """Return the embedder a spec names ('default' = the one the vision settings configure)."""
+    settings = settings or VisionSettings()
+    if spec == "default":
+        return build_configured(settings)
+    if spec in DLIB_VARIANTS:
+        return DlibResnetEmbedder(*DLIB_VARIANTS[spec])
+    if spec.startswith("onnx:"):
+        return build_configured(settings.model_copy(update={"embedder": spec}))
+    raise EmbedderSpecError(f"unknown embedder {spec!r}; known: {SPEC_HELP}")
