@@ -838,6 +838,64 @@ def train(
     _run(as_json, body)
 
 
+@app.command()
+def collect(
+    name: Annotated[str, typer.Argument(help="The consenting person's name (their folder).")],
+    consent: Annotated[
+        str, typer.Option("--consent", help="Who agreed, to what (recorded with the time).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Dataset folder (one folder per person).")],
+    source: Annotated[
+        str | None, typer.Option(help="Webcam index, video file or RTSP/HTTP URL to read.")
+    ] = None,
+    photos: Annotated[
+        Path | None, typer.Option(help="Import this folder of photos instead.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Stop after keeping this many crops.")] = 50,
+    every: Annotated[
+        int, typer.Option(min=1, help="Look at every n-th frame of a camera or video.")
+    ] = 3,
+    dedup: Annotated[
+        float,
+        typer.Option(min=0.0, help="Skip a face within this embedding distance of a kept one."),
+    ] = 0.12,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Collect quality-filtered, de-duplicated face crops of one person into a dataset folder."""
+    from facegate.collect import Collector, collect_from_frames, import_photos
+    from facegate.stream.loop import loop_pipeline
+    from facegate.stream.sources import open_source
+
+    def body() -> int:
+        if (source is None) == (photos is None):
+            raise ValueError("give exactly one of --source or --photos")
+        settings = _settings(config)
+        origin = str(photos) if photos is not None else f"source {source}"
+        pipeline = loop_pipeline(settings) if source is not None else None
+        collector = Collector(name, out, consent, origin, settings, dedup, pipeline)
+        if photos is not None:
+            report = import_photos(collector, photos, limit)
+        else:
+            frames = open_source(source, settings.source)
+            try:
+                report = collect_from_frames(collector, frames, every, limit)
+            finally:
+                frames.close()
+        if as_json:
+            _emit(report.as_dict())
+        else:
+            console.print(
+                f"{report.person}: kept {report.kept} crops in {report.folder} "
+                f"({report.frames} looked at: {report.no_face} without a face, "
+                f"{report.poor_quality} too small / blurred / turned, {report.duplicates} "
+                f"near-duplicates, {report.unreadable} unreadable)"
+            )
+        return EXIT_OK if report.kept else EXIT_REJECTED
+
+    _run(as_json, body)
+
+
 def main() -> None:
     """Run the facegate command line."""
     app()
