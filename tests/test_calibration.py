@@ -74,6 +74,10 @@ def test_shipped_tail_is_the_default_embedders() -> None:
 
 def test_a_fixed_identify_threshold_overrides_the_fpir_rule() -> None:
     assert threshold_for_gallery(DecideSettings(identify_threshold=0.3), 500) == 0.3
+    fixed = DecideSettings(identify_threshold=0.3)
+    assert threshold_for_gallery(fixed, 500, "onnx-head:abc") == 0.3
+    with pytest.raises(SettingsError, match="impostor-distance table is for dlib-resnet-v1"):
+        threshold_for_gallery(DecideSettings(), 500, "onnx-head:abc")
     loose = threshold_for_gallery(DecideSettings(identify_fpir=0.01), 50)
     strict = threshold_for_gallery(DecideSettings(identify_fpir=0.001), 50)
     assert strict < loose < 0.42

@@ -136,7 +136,10 @@ def test_cli_trains_then_enrolls_and_identifies_with_the_onnx_head(
     )
     assert enrolled.exit_code == 0, enrolled.output
     probe = str(faces["Colin Powell"][3])
-    found = runner.invoke(app, ["identify", probe, "--db", db, "--embedder", spec, "--json"])
+    identify = ["identify", probe, "--db", db, "--embedder", spec, "--json"]
+    uncalibrated = runner.invoke(app, identify)
+    assert uncalibrated.exit_code == 2 and "impostor-distance table" in uncalibrated.output
+    found = runner.invoke(app, identify, env={"FACEGATE_DECIDE__IDENTIFY_THRESHOLD": "0.42"})
     assert found.exit_code == 0, found.output
     assert json.loads(found.output.splitlines()[-1])["person"] == "Colin Powell"
     # the shipped encoder's space holds nobody: vectors of two embedders are never compared

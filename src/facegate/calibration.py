@@ -123,10 +123,21 @@ def shipped_tail() -> ImpostorTail:
     return ImpostorTail.load(IMPOSTOR_TAIL_PATH)
 
 
-def threshold_for_gallery(settings: DecideSettings, vectors_enrolled: int) -> float:
-    """Return the 1:N threshold the settings ask for, for a gallery of this many vectors."""
+def threshold_for_gallery(
+    settings: DecideSettings, vectors_enrolled: int, embedder: str = "dlib-resnet-v1"
+) -> float:
+    """Return the 1:N threshold the settings ask for, for a gallery of this many vectors.
+
+    The shipped impostor table belongs to one embedder; another embedder's distances have
+    another scale, so without a fixed `decide.identify_threshold` it is refused, not guessed.
+    """
     if settings.identify_threshold is not None:
         return settings.identify_threshold
-    return identify_threshold(
-        vectors_enrolled, settings.identify_fpir, shipped_tail(), settings.threshold
-    )
+    tail = shipped_tail()
+    if embedder != tail.embedder:
+        raise SettingsError(
+            f"1:N identify with embedder {embedder}: the shipped impostor-distance table is for "
+            f"{tail.embedder}; set decide.identify_threshold for this embedder "
+            "(calibrate it with bench/open_set.py)"
+        )
+    return identify_threshold(vectors_enrolled, settings.identify_fpir, tail, settings.threshold)

@@ -158,7 +158,9 @@ class AccessLoop:
         vectors = self.pipeline.embedder.embed([c.chip for c in best])
         self.stats.embedded += len(best)
         enrolled = self._embeddings()
-        threshold = threshold_for_gallery(self.settings.decide, len(enrolled))
+        threshold = threshold_for_gallery(
+            self.settings.decide, len(enrolled), self.pipeline.embedder.name
+        )
         fused = identify_frames(
             vectors,
             enrolled,
