@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-OPSET = 13
+from facegate.training.onnx_export import export_for_opencv
 
 
 class ResidualHead(nn.Module):
@@ -44,18 +43,4 @@ def embed_numpy(model: nn.Module, vectors: np.ndarray) -> np.ndarray:
 
 def export_onnx(model: nn.Module, path: Path) -> None:
     """Write the head (eval mode, batch size free) to ONNX; consumers unit-normalise its output."""
-    model.eval()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    example = torch.zeros(1, model.dim)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is enough
-        torch.onnx.export(
-            model,
-            (example,),
-            str(path),
-            input_names=["embedding"],
-            output_names=["head"],
-            dynamic_axes={"embedding": {0: "batch"}, "head": {0: "batch"}},
-            opset_version=OPSET,
-            dynamo=False,
-        )
+    export_for_opencv(model, torch.zeros(1, model.dim), "embedding", "head", path)

@@ -12,7 +12,6 @@ import argparse
 import json
 import platform
 import time
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,10 @@ import numpy as np
 from rich.progress import Progress
 
 from facegate.stream.presence import INPUT_HEIGHT, INPUT_WIDTH, to_input
+from facegate.training.onnx_export import export_for_opencv
 from facegate.training.presence_data import build_set, describe, split_parts
 
 CHANNELS = (8, 16, 32, 32, 32)  # conv widths; all but the last conv halve the resolution
-OPSET = 13
 COMMAND = "python -m facegate.training.presence --out src/facegate/models/presence.onnx"
 
 
@@ -126,21 +125,8 @@ def export_onnx(model: Any, path: Path) -> None:
     """Write the model (eval mode, batch size free) to an ONNX file OpenCV's DNN module reads."""
     import torch
 
-    model.eval()
-    path.parent.mkdir(parents=True, exist_ok=True)
     example = torch.zeros(1, 1, INPUT_HEIGHT, INPUT_WIDTH)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is enough
-        torch.onnx.export(
-            model,
-            (example,),
-            str(path),
-            input_names=["frame"],
-            output_names=["logit"],
-            dynamic_axes={"frame": {0: "batch"}, "logit": {0: "batch"}},
-            opset_version=OPSET,
-            dynamo=False,
-        )
+    export_for_opencv(model, example, "frame", "logit", path)
 
 
 def train(config: TrainConfig, out: Path, quiet: bool = False) -> dict[str, Any]:
