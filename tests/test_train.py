@@ -1,4 +1,4 @@
-"""Training a head on the frozen encoder: sampler, losses, loop, resume, ONNX export, CLI."""
+"""Training both model families: sampler, losses, loop, resume, augmentation, ONNX export, CLI."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from facegate.cli import app
-from facegate.training.identities import EmbeddingSet, identity_folders, read_people_folds
+from facegate.settings import VisionSettings
+from facegate.training.identities import (
+    ChipSet,
+    EmbeddingSet,
+    identity_folders,
+    read_people_folds,
+)
 from facegate.training.sampler import PKSampler
 
 torch = pytest.importorskip("torch", reason="training needs the train extra (torch)")
@@ -21,7 +27,7 @@ from facegate.training.metric import (  # noqa: E402
     MetricConfig,
     MetricTrainer,
     overfit_batch,
-    train_head,
+    train_model,
 )
 
 
@@ -33,6 +39,19 @@ def generated(people: int, per: int, seed: int, noise: float = 3.0) -> Embedding
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     names = tuple(f"person{i}" for i in range(people))
     return EmbeddingSet(vectors.astype(np.float32), np.repeat(np.arange(people), per), names)
+
+
+def generated_chips(people: int, per: int, seed: int) -> ChipSet:
+    """Return 150 px chips: one random blocky pattern per identity, each copy with noise."""
+    rng = np.random.default_rng(seed)
+    patterns = rng.integers(0, 256, (people, 6, 6, 3)).repeat(25, axis=1).repeat(25, axis=2)
+    chips = np.repeat(patterns, per, axis=0) + rng.normal(0, 30, (people * per, 150, 150, 3))
+    names = tuple(f"person{i}" for i in range(people))
+    labels = np.repeat(np.arange(people), per)
+    return ChipSet(np.clip(chips, 0, 255).astype(np.uint8), labels, names)
+
+
+CNN = {"family": "cnn", "size": 32, "width": 4, "p": 6, "k": 4}
 
 
 def test_pk_sampler_gives_p_people_k_samples_each() -> None:
@@ -64,21 +83,64 @@ def test_overfit_batch_drives_loss_near_zero(loss: str) -> None:
 def test_a_few_epochs_write_model_checkpoint_and_curves(loss: str, tmp_path: Path) -> None:
     """Three epochs on a tiny generated set train in seconds and leave every artefact."""
     config = MetricConfig(loss=loss, epochs=3, p=8)  # type: ignore[arg-type]
-    summary = train_head(generated(30, 6, 0), generated(8, 6, 1), config, tmp_path, quiet=True)
+    summary = train_model(generated(30, 6, 0), generated(8, 6, 1), config, tmp_path, quiet=True)
     for name in ("head.onnx", "checkpoint.pt", "curves.png", "summary.json"):
         assert (tmp_path / name).stat().st_size > 0
     assert summary["epochs"] == 3 and 0.5 < summary["dev_accuracy"] <= 1.0
     assert json.loads((tmp_path / "summary.json").read_text())["train_loss"] >= 0.0
 
 
+def test_cnn_overfits_one_batch() -> None:
+    """The small CNN drives the loss of one fixed batch of chips to about zero."""
+    config = MetricConfig(**CNN, loss="arcface", learning_rate=3e-3)  # type: ignore[arg-type]
+    figures = overfit_batch(generated_chips(8, 4, seed=0), config, steps=150)
+    assert figures["first_loss"] > 1.0
+    assert figures["final_loss"] < 1e-2
+
+
+def test_cnn_trains_with_augmentation_and_exports_matching_onnx(tmp_path: Path) -> None:
+    """A few augmented epochs learn the patterns; OpenCV's run of cnn.onnx matches torch."""
+    from facegate.vision.embedders import OnnxCnnEmbedder, cnn_input, onnx_embedder
+
+    config = MetricConfig(**CNN, epochs=4, augment=("flip", "colour", "scarf"))  # type: ignore[arg-type]
+    train, dev = generated_chips(12, 5, 0), generated_chips(6, 5, 1)
+    summary = train_model(train, dev, config, tmp_path, quiet=True)
+    for name in ("cnn.onnx", "checkpoint.pt", "curves.png", "summary.json"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert summary["family"] == "cnn" and summary["dev_accuracy"] > 0.6
+    embedder = onnx_embedder(tmp_path / "cnn.onnx", VisionSettings(tta_mirror=False))
+    assert isinstance(embedder, OnnxCnnEmbedder) and embedder.name.startswith("onnx-cnn:")
+    trainer = MetricTrainer(config, train)
+    trainer.load(tmp_path / "checkpoint.pt")
+    expected = trainer.embed(dev)
+    assert np.abs(embedder.embed(list(dev.chips)) - expected).max() < 1e-4
+    assert cnn_input(dev.chips[:2], 32).shape == (2, 3, 32, 32)
+
+
+def test_cnn_resume_is_bit_identical_with_augmentation(tmp_path: Path) -> None:
+    """Augmentation's random state is checkpointed: 1 + 1 epochs equal 2 epochs in one go."""
+    train = generated_chips(12, 4, 0)
+    config = {**CNN, "augment": ("crop", "blur")}
+    train_model(train, None, MetricConfig(**config, epochs=1), tmp_path / "split", quiet=True)  # type: ignore[arg-type]
+    train_model(
+        train, None, MetricConfig(**config, epochs=2), tmp_path / "split", resume=True, quiet=True
+    )  # type: ignore[arg-type]
+    train_model(train, None, MetricConfig(**config, epochs=2), tmp_path / "whole", quiet=True)  # type: ignore[arg-type]
+    split = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=False)
+    once = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)
+    assert split["augment"] == once["augment"]
+    for name, weights in once["model"].items():
+        assert torch.equal(split["model"][name], weights), name
+
+
 def test_resume_continues_exactly_where_the_checkpoint_stopped(tmp_path: Path) -> None:
     """2 epochs + resume to 4 gives the same weights and curves as 4 epochs in one go."""
     train, dev = generated(30, 6, 0), generated(8, 6, 1)
-    train_head(train, dev, MetricConfig(epochs=2, p=8), tmp_path / "split", quiet=True)
-    resumed = train_head(
+    train_model(train, dev, MetricConfig(epochs=2, p=8), tmp_path / "split", quiet=True)
+    resumed = train_model(
         train, dev, MetricConfig(epochs=4, p=8), tmp_path / "split", resume=True, quiet=True
     )
-    train_head(train, dev, MetricConfig(epochs=4, p=8), tmp_path / "whole", quiet=True)
+    train_model(train, dev, MetricConfig(epochs=4, p=8), tmp_path / "whole", quiet=True)
     assert resumed["epochs"] == 4
     split = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=False)
     once = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)
@@ -147,3 +209,33 @@ def test_cli_trains_then_enrolls_and_identifies_with_the_onnx_head(
     assert other.exit_code == 1
     bad = runner.invoke(app, ["identify", probe, "--db", db, "--embedder", "onnx:/nope.onnx"])
     assert bad.exit_code == 2
+
+
+def test_cli_trains_a_cnn_and_runs_it_as_the_embedder(
+    faces: dict[str, list[Path]], tmp_path: Path
+) -> None:
+    """train --family cnn -> cnn.onnx; enroll and verify with it through the CLI."""
+    data = tmp_path / "data"
+    for name, paths in faces.items():
+        (data / name).mkdir(parents=True)
+        for path in paths:
+            (data / name / path.name).symlink_to(path)
+    runner = CliRunner()
+    out = tmp_path / "run"
+    args = ["train", "--data", str(data), "--out", str(out), "--family", "cnn", "--epochs", "2"]
+    small = ["--image-size", "32", "--width", "4", "--augment", "flip,sunglasses"]
+    trained = runner.invoke(app, [*args, *small, "--dev-fraction", "0", "--json"])
+    assert trained.exit_code == 0, trained.output
+    summary = json.loads(trained.output.splitlines()[-1])
+    assert summary["family"] == "cnn" and summary["model"].endswith("cnn.onnx")
+    spec = f"onnx:{out / 'cnn.onnx'}"
+    db = str(tmp_path / "gallery.db")
+    photo = str(faces["Colin Powell"][0])
+    enrolled = runner.invoke(app, ["enroll", "Colin Powell", photo, "--db", db, "--embedder", spec])
+    assert enrolled.exit_code == 0, enrolled.output
+    verify = ["verify", "Colin Powell", photo, "--db", db, "--embedder", spec, "--json"]
+    same = runner.invoke(app, verify)
+    assert same.exit_code == 0, same.output
+    assert json.loads(same.output.splitlines()[-1])["distance"] < 1e-3
+    bad = runner.invoke(app, [*args, "--augment", "hat", "--json"])
+    assert bad.exit_code == 2 and "unknown augmentation" in bad.output

@@ -780,10 +780,33 @@ def keys_revoke(
 def train(
     data: Annotated[Path, typer.Option("--data", help="Folder of per-person image folders.")],
     out: Annotated[
-        Path, typer.Option("--out", help="Folder for checkpoint, head.onnx, curves.png.")
+        Path, typer.Option("--out", help="Folder for checkpoint, head.onnx/cnn.onnx, curves.png.")
     ],
+    family: Annotated[
+        str,
+        typer.Option(
+            help="head: a head on the frozen shipped encoder (fast on a CPU); "
+            "cnn: a small CNN trained end to end on the aligned chips."
+        ),
+    ] = "head",
     loss: Annotated[str, typer.Option(help="triplet (semi-hard, FaceNet) or arcface.")] = "triplet",
     epochs: Annotated[int, typer.Option(min=1)] = 20,
+    augment: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated chip augmentations: flip, crop, colour, blur, scarf, "
+            "sunglasses ('' for none). cnn: each applied with probability 0.5 in every batch; "
+            "head: each applied to --augment-copies extra encoder vectors per image."
+        ),
+    ] = "flip,crop,colour",
+    augment_copies: Annotated[
+        int, typer.Option(min=0, help="head: augmented copies embedded per training image.")
+    ] = 1,
+    image_size: Annotated[
+        int, typer.Option(min=16, help="cnn: input side in pixels (a multiple of 8).")
+    ] = 64,
+    width: Annotated[int, typer.Option(min=4, help="cnn: channels of the first stage.")] = 16,
+    learning_rate: Annotated[float, typer.Option(min=0.0)] = 1e-3,
     overfit_batch: Annotated[
         bool, typer.Option("--overfit-batch", help="Only drive the loss on one batch to ~0.")
     ] = False,
@@ -799,15 +822,33 @@ def train(
     seed: int = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train a head on the frozen encoder's embeddings (metric learning), export it to ONNX."""
+    """Train an embedder by metric learning (a head or a small CNN) and export it to ONNX."""
 
     def body() -> int:
         if loss not in ("triplet", "arcface"):
             raise ValueError(f"--loss must be triplet or arcface, not {loss!r}")
+        if family not in ("head", "cnn"):
+            raise ValueError(f"--family must be head or cnn, not {family!r}")
+        from facegate.training.augment import AUGMENTS
         from facegate.training.metric import MetricConfig
         from facegate.training.run import run_training
 
-        config = MetricConfig(loss=loss, epochs=epochs, seed=seed)  # type: ignore[arg-type]
+        augments = tuple(name.strip() for name in augment.split(",") if name.strip())
+        unknown = sorted(set(augments) - AUGMENTS.keys())
+        if unknown:
+            raise ValueError(f"unknown augmentation {unknown}; known: {', '.join(AUGMENTS)}")
+        if image_size % 8:
+            raise ValueError(f"--image-size must be a multiple of 8, not {image_size}")
+        config = MetricConfig(
+            family=family,  # type: ignore[arg-type]
+            loss=loss,  # type: ignore[arg-type]
+            epochs=epochs,
+            seed=seed,
+            augment=augments,
+            size=image_size,
+            width=width,
+            learning_rate=learning_rate,
+        )
         result = run_training(
             data,
             out,
@@ -815,6 +856,7 @@ def train(
             people_folds=people_folds,
             test_fold=test_fold,
             dev_fraction=dev_fraction,
+            augment_copies=augment_copies,
             overfit=overfit_batch,
             resume=resume,
             quiet=as_json,
@@ -828,10 +870,13 @@ def train(
                 f"{figures['final_loss']:.6f} in {figures['steps']} steps"
             )
         else:
+            baseline = result["encoder_dev_accuracy"]
             console.print(
-                f"trained {result['epochs']} epochs on {result['train_people']} people: "
-                f"train loss {result['train_loss']}, dev pair accuracy {result['dev_accuracy']} "
-                f"(encoder alone {result['encoder_dev_accuracy']}); model {result['model']}"
+                f"trained the {result['family']} {result['epochs']} epochs on "
+                f"{result['train_people']} people: train loss {result['train_loss']}, "
+                f"dev pair accuracy {result['dev_accuracy']}"
+                + ("" if baseline is None else f" (encoder alone {baseline})")
+                + f"; model {result['model']}"
             )
         return EXIT_OK
 

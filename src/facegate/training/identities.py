@@ -15,6 +15,20 @@ from facegate.settings import VisionSettings
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
+def _kept(labels: np.ndarray, names: tuple[str, ...], mask: np.ndarray):
+    """Return the labels of the masked rows renumbered 0..k-1, and the names of those k people."""
+    kept = np.unique(labels[mask])
+    remap = np.full(len(names), -1, dtype=np.int64)
+    remap[kept] = np.arange(len(kept))
+    return remap[labels[mask]], tuple(names[i] for i in kept)
+
+
+def _of_people(labels: np.ndarray, names: tuple[str, ...], people: Iterable[str]) -> np.ndarray:
+    """Return the row mask of these people."""
+    wanted = set(people)
+    return np.array([name in wanted for name in names], dtype=bool)[labels]
+
+
 @dataclass(frozen=True)
 class EmbeddingSet:
     """Unit vectors with an identity label each; names[label] is the person's folder name."""
@@ -29,18 +43,11 @@ class EmbeddingSet:
 
     def subset(self, mask: np.ndarray) -> EmbeddingSet:
         """Return the rows where mask is true, labels renumbered 0..k-1 over the people kept."""
-        kept = np.unique(self.labels[mask])
-        remap = np.full(len(self.names), -1, dtype=np.int64)
-        remap[kept] = np.arange(len(kept))
-        return EmbeddingSet(
-            self.vectors[mask], remap[self.labels[mask]], tuple(self.names[i] for i in kept)
-        )
+        return EmbeddingSet(self.vectors[mask], *_kept(self.labels, self.names, mask))
 
     def of_people(self, people: Iterable[str]) -> EmbeddingSet:
         """Return the rows of these people only."""
-        wanted = set(people)
-        index = np.array([name in wanted for name in self.names], dtype=bool)
-        return self.subset(index[self.labels])
+        return self.subset(_of_people(self.labels, self.names, people))
 
     def save(self, path: Path) -> None:
         """Write the set to an .npz file."""
@@ -58,6 +65,42 @@ class EmbeddingSet:
             )
 
 
+@dataclass(frozen=True)
+class ChipSet:
+    """Aligned 150 px face chips (RGB uint8) with an identity label each."""
+
+    chips: np.ndarray  # (N, 150, 150, 3) uint8
+    labels: np.ndarray  # (N,) int64
+    names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        """Return the number of chips."""
+        return len(self.labels)
+
+    def subset(self, mask: np.ndarray) -> ChipSet:
+        """Return the rows where mask is true, labels renumbered 0..k-1 over the people kept."""
+        return ChipSet(self.chips[mask], *_kept(self.labels, self.names, mask))
+
+    def of_people(self, people: Iterable[str]) -> ChipSet:
+        """Return the rows of these people only."""
+        return self.subset(_of_people(self.labels, self.names, people))
+
+    def save(self, path: Path) -> None:
+        """Write the set to an .npz file (written aside, then moved into place)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial.npz")
+        np.savez(partial, chips=self.chips, labels=self.labels, names=np.array(self.names))
+        partial.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> ChipSet:
+        """Read a set written by save."""
+        with np.load(path) as data:
+            return cls(
+                data["chips"], data["labels"].astype(np.int64), tuple(str(n) for n in data["names"])
+            )
+
+
 def identity_folders(root: Path, min_images: int = 1) -> dict[str, list[Path]]:
     """Return {person: sorted image paths} for each sub-folder of root with enough images."""
     if not root.is_dir():
@@ -70,45 +113,61 @@ def identity_folders(root: Path, min_images: int = 1) -> dict[str, list[Path]]:
     return people
 
 
-def embed_people(
+def detect_chips(
     people: dict[str, list[Path]],
     vision: VisionSettings | None = None,
     step: Callable[[], None] | None = None,
-) -> EmbeddingSet:
-    """Embed the centre face of every image with the shipped encoder; skip images with no face."""
+) -> ChipSet:
+    """Detect and align the centre face of every image; skip images with no face."""
     from facegate.vision import FacePipeline
 
     pipeline = FacePipeline(vision or VisionSettings(embedder="dlib"))
-    vectors, labels, names = [], [], []
+    chips, labels, names = [], [], []
     for name, paths in people.items():
         found = 0
         for path in paths:
-            faces = pipeline.encode(load_image(path), policy="center")
+            faces = pipeline.align(load_image(path), policy="center")
             if faces:
-                vectors.append(faces[0].embedding)
+                chips.append(faces[0])
                 labels.append(len(names))
                 found += 1
             if step is not None:
                 step()
         if found:
             names.append(name)
-    dim = pipeline.embedder.dim
-    return EmbeddingSet(
-        np.array(vectors, dtype=np.float32).reshape(-1, dim),
+    size = pipeline.settings.chip_size
+    return ChipSet(
+        np.array(chips, dtype=np.uint8).reshape(-1, size, size, 3),
         np.array(labels, dtype=np.int64),
         tuple(names),
     )
 
 
-def cached_embeddings(
-    people: dict[str, list[Path]], cache: Path, step: Callable[[], None] | None = None
+def encoder_vectors(
+    chips: ChipSet,
+    augments: list[str] | None = None,
+    copies: int = 0,
+    seed: int = 0,
+    step: Callable[[], None] | None = None,
 ) -> EmbeddingSet:
-    """Return the people's embeddings from cache if present, else embed and write the cache."""
-    if cache.exists():
-        return EmbeddingSet.load(cache)
-    embedded = embed_people(people, step=step)
-    embedded.save(cache)
-    return embedded
+    """Embed the chips with the shipped encoder, plus `copies` augmented copies of each."""
+    from facegate.training.augment import augment
+    from facegate.vision.embed import DlibResnetEmbedder
+
+    encoder = DlibResnetEmbedder()
+    rng = np.random.default_rng(seed)
+    vectors, labels = [], []
+    for chip, label in zip(chips.chips, chips.labels, strict=True):
+        variants = [chip] + [augment(chip, augments or [], rng) for _ in range(copies)]
+        vectors.extend(encoder.embed(variants))
+        labels.extend([label] * len(variants))
+        if step is not None:
+            step()
+    return EmbeddingSet(
+        np.array(vectors, np.float32).reshape(-1, encoder.dim),
+        np.array(labels, np.int64),
+        chips.names,
+    )
 
 
 def read_people_folds(path: Path) -> list[list[str]]:

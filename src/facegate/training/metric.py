@@ -1,8 +1,9 @@
-"""Metric-learning loop for the head: P x K batches, triplet or ArcFace, checkpoints, curves."""
+"""Metric-learning loop for either model family: P x K batches, triplet or ArcFace, checkpoints."""
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -11,20 +12,25 @@ import numpy as np
 import torch
 from rich.progress import Progress
 
-from facegate.training.head import ResidualHead, embed_numpy, export_onnx, unit
-from facegate.training.identities import EmbeddingSet
+from facegate.training.families import CnnFamily, Family, HeadFamily
+from facegate.training.head import unit
+from facegate.training.identities import ChipSet, EmbeddingSet
 from facegate.training.losses import ArcFaceHead, triplet_semi_hard
 from facegate.training.sampler import PKSampler
 
 Loss = Literal["triplet", "arcface"]
+FamilyName = Literal["head", "cnn"]
 CHECKPOINT = "checkpoint.pt"
-MODEL = "head.onnx"
+MODEL_FILES = {"head": "head.onnx", "cnn": "cnn.onnx"}
+ACCURACY_ROWS = 2000  # the per-epoch train accuracy uses at most this many training rows
+TrainingData = EmbeddingSet | ChipSet
 
 
 @dataclass(frozen=True)
 class MetricConfig:
     """Everything that determines the trained head (the same config gives the same model)."""
 
+    family: FamilyName = "head"
     loss: Loss = "triplet"
     epochs: int = 20
     p: int = 16  # identities per batch
@@ -36,6 +42,19 @@ class MetricConfig:
     arc_margin: float = 0.3
     arc_scale: float = 30.0
     seed: int = 0
+    augment: tuple[str, ...] = ()  # cnn: per batch, each with augment_probability
+    augment_probability: float = 0.5
+    size: int = 64  # cnn input side in pixels
+    width: int = 16  # cnn channels of the first stage
+
+
+def make_family(config: MetricConfig) -> Family:
+    """Return the model family the config names."""
+    if config.family == "head":
+        return HeadFamily(config.hidden)
+    return CnnFamily(
+        config.size, config.width, config.augment, config.augment_probability, config.seed
+    )
 
 
 @dataclass
@@ -74,13 +93,14 @@ def verification_accuracy(vectors: np.ndarray, labels: np.ndarray, pairs: int = 
 
 
 class MetricTrainer:
-    """Owns the head, the loss (and ArcFace classifier), the optimiser and the sampler."""
+    """Owns the model, the loss (and ArcFace classifier), the optimiser and the sampler."""
 
-    def __init__(self, config: MetricConfig, train: EmbeddingSet) -> None:
+    def __init__(self, config: MetricConfig, train: TrainingData) -> None:
         torch.manual_seed(config.seed)
         self.config = config
         self.train_set = train
-        self.model = ResidualHead(train.vectors.shape[1], config.hidden)
+        self.family = make_family(config)
+        self.model = self.family.build(train)
         self.arcface = (
             ArcFaceHead(self.model.dim, len(train.names), config.arc_scale, config.arc_margin)
             if config.loss == "arcface"
@@ -93,38 +113,47 @@ class MetricTrainer:
             params, lr=config.learning_rate, weight_decay=config.weight_decay
         )
         self.sampler = PKSampler(train.labels, config.p, config.k, config.seed)
+        accuracy_rng = np.random.default_rng(config.seed)
+        self.accuracy_rows = np.sort(
+            accuracy_rng.permutation(len(train))[: min(ACCURACY_ROWS, len(train))]
+        )
         self.epoch = 0
         self.history = History()
 
-    def loss(self, vectors: Any, labels: Any) -> Any:
+    def loss(self, inputs: Any, labels: Any) -> Any:
         """Return the training objective on one batch."""
-        embeddings = unit(self.model, vectors)
+        embeddings = unit(self.model, inputs)
         if self.arcface is not None:
             return self.arcface(embeddings, labels)
         return triplet_semi_hard(embeddings, labels, self.config.margin)
 
-    def step(self, vectors: Any, labels: Any) -> float:
+    def step(self, inputs: Any, labels: Any) -> float:
         """Take one optimiser step on a batch; return its loss."""
         self.model.train()
-        loss = self.loss(vectors, labels)
+        loss = self.loss(inputs, labels)
         self.optimiser.zero_grad()
         loss.backward()
         self.optimiser.step()
         return float(loss.item())
 
-    def batch(self, index: np.ndarray, data: EmbeddingSet | None = None) -> tuple[Any, Any]:
-        """Return the tensors of these rows of the training (or given) set."""
+    def batch(
+        self, index: np.ndarray, data: TrainingData | None = None, train: bool = True
+    ) -> tuple[Any, Any]:
+        """Return the input and label tensors of these rows of the training (or given) set."""
         data = data or self.train_set
-        return torch.from_numpy(data.vectors[index]), torch.from_numpy(data.labels[index])
+        inputs = self.family.inputs(data, index, train=train and data is self.train_set)
+        return inputs, torch.from_numpy(data.labels[index])
 
-    def dev_loss(self, dev: EmbeddingSet, batches: int = 8) -> float:
+    def dev_loss(self, dev: TrainingData, batches: int = 8) -> float:
         """Return the mean triplet loss on fixed P x K batches of the dev set."""
         sampler = PKSampler(dev.labels, self.config.p, self.config.k, seed=12345)
         self.model.eval()
         with torch.no_grad():
             losses = [
-                triplet_semi_hard(unit(self.model, vectors), labels, self.config.margin).item()
-                for vectors, labels in (self.batch(sampler.batch(), dev) for _ in range(batches))
+                triplet_semi_hard(unit(self.model, inputs), labels, self.config.margin).item()
+                for inputs, labels in (
+                    self.batch(sampler.batch(), dev, train=False) for _ in range(batches)
+                )
             ]
         return round(float(np.mean(losses)), 4)
 
@@ -138,17 +167,20 @@ class MetricTrainer:
         self.epoch += 1
         return round(float(np.mean(losses)), 4)
 
-    def record(self, train_loss: float, dev: EmbeddingSet | None) -> None:
+    def embed(self, data: TrainingData, index: np.ndarray | None = None) -> np.ndarray:
+        """Return the model's unit vectors of these rows of a set (all rows when None)."""
+        return self.family.embed(self.model, data, index)
+
+    def record(self, train_loss: float, dev: TrainingData | None) -> None:
         """Append this epoch's figures to the history."""
         self.history.train_loss.append(train_loss)
-        train_vectors = embed_numpy(self.model, self.train_set.vectors)
+        rows = self.accuracy_rows
         self.history.train_accuracy.append(
-            verification_accuracy(train_vectors, self.train_set.labels)
+            verification_accuracy(self.embed(self.train_set, rows), self.train_set.labels[rows])
         )
         if dev is not None and len(dev.names) >= 2:
             self.history.dev_loss.append(self.dev_loss(dev))
-            dev_vectors = embed_numpy(self.model, dev.vectors)
-            self.history.dev_accuracy.append(verification_accuracy(dev_vectors, dev.labels))
+            self.history.dev_accuracy.append(verification_accuracy(self.embed(dev), dev.labels))
 
     def save(self, path: Path) -> None:
         """Write a checkpoint: weights, optimiser, sampler state, epoch and history."""
@@ -160,6 +192,8 @@ class MetricTrainer:
                 "arcface": None if self.arcface is None else self.arcface.state_dict(),
                 "optimiser": self.optimiser.state_dict(),
                 "sampler": self.sampler.state(),
+                "augment": self.family.state(),
+                "torch_rng": torch.get_rng_state(),  # dropout draws from it
                 "history": asdict(self.history),
             },
             path,
@@ -173,22 +207,25 @@ class MetricTrainer:
             self.arcface.load_state_dict(state["arcface"])
         self.optimiser.load_state_dict(state["optimiser"])
         self.sampler.restore(state["sampler"])
+        self.family.restore(state["augment"])
+        torch.set_rng_state(state["torch_rng"])
         self.epoch = state["epoch"]
         self.history = History(**state["history"])
 
 
-def train_head(
-    train: EmbeddingSet,
-    dev: EmbeddingSet | None,
+def train_model(
+    train: TrainingData,
+    dev: TrainingData | None,
     config: MetricConfig,
     out: Path,
     resume: bool = False,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Train (or resume) the head, checkpoint each epoch, export ONNX and curves; return figures."""
+    """Train (or resume) a model, checkpoint each epoch, export ONNX and curves; return figures."""
     from facegate.training.curves import save_curves
 
-    torch.set_num_threads(1)  # a tiny MLP: one thread beats two fighting for a core
+    # a tiny MLP: one thread beats two fighting for a core; a CNN uses them all
+    torch.set_num_threads(1 if config.family == "head" else os.cpu_count() or 1)
     out.mkdir(parents=True, exist_ok=True)
     trainer = MetricTrainer(config, train)
     if resume and (out / CHECKPOINT).exists():
@@ -196,22 +233,25 @@ def train_head(
     remaining = max(0, config.epochs - trainer.epoch)
     with Progress(disable=quiet, transient=True) as progress:
         task = progress.add_task(
-            f"training ({config.loss})", total=remaining * trainer.sampler.batches_per_epoch()
+            f"training {config.family} ({config.loss})",
+            total=remaining * trainer.sampler.batches_per_epoch(),
         )
         for _ in range(remaining):
             trainer.record(trainer.run_epoch(progress, task), dev)
             trainer.save(out / CHECKPOINT)
-    export_onnx(trainer.model, out / MODEL)
-    save_curves(trainer.history, out / "curves.png", config.loss)
+    model = out / MODEL_FILES[config.family]
+    trainer.family.export(trainer.model, model)
+    save_curves(trainer.history, out / "curves.png", f"{config.family}, {config.loss}")
     summary = {
-        "model": str(out / MODEL),
+        "model": str(model),
+        "family": config.family,
         "epochs": trainer.epoch,
         "train_people": len(train.names),
-        "train_vectors": len(train),
+        "train_rows": len(train),
         "dev_people": 0 if dev is None else len(dev.names),
-        "encoder_dev_accuracy": None
-        if dev is None
-        else verification_accuracy(dev.vectors, dev.labels),
+        "encoder_dev_accuracy": verification_accuracy(dev.vectors, dev.labels)
+        if isinstance(dev, EmbeddingSet)
+        else None,
         **{
             name: values[-1] if values else None for name, values in asdict(trainer.history).items()
         },
@@ -222,19 +262,19 @@ def train_head(
 
 
 def overfit_batch(
-    train: EmbeddingSet, config: MetricConfig, steps: int = 300, p: int = 4, k: int = 4
+    train: TrainingData, config: MetricConfig, steps: int = 300, p: int = 4, k: int = 4
 ) -> dict[str, float]:
     """Train on one fixed P x K batch only; return its loss before and after (should reach ~0)."""
-    torch.set_num_threads(1)
+    torch.set_num_threads(1 if config.family == "head" else os.cpu_count() or 1)
     sampler = PKSampler(train.labels, p, k, config.seed)
     small = train.subset(np.isin(np.arange(len(train)), sampler.batch()))
     trainer = MetricTrainer(config, small)
     index = np.arange(len(small))
-    vectors, labels = trainer.batch(index)
-    first = trainer.step(vectors, labels)
+    inputs, labels = trainer.batch(index, train=False)  # the same batch every step
+    first = trainer.step(inputs, labels)
     for _ in range(steps - 1):
-        trainer.step(vectors, labels)
+        trainer.step(inputs, labels)
     trainer.model.eval()
     with torch.no_grad():
-        last = float(trainer.loss(vectors, labels).item())
+        last = float(trainer.loss(inputs, labels).item())
     return {"steps": steps, "batch": len(index), "first_loss": first, "final_loss": last}

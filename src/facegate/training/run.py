@@ -1,22 +1,26 @@
-"""`facegate train`: pick the people, cache their embeddings, then overfit-check or train a head."""
+"""`facegate train`: pick the people, cache their chips (and encoder vectors), then train."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.progress import Progress
 
 from facegate.errors import FacegateError
 from facegate.training.identities import (
+    ChipSet,
     EmbeddingSet,
-    cached_embeddings,
+    detect_chips,
+    encoder_vectors,
     identity_folders,
     read_people_folds,
     split_people,
 )
-from facegate.training.metric import MetricConfig, overfit_batch, train_head
+from facegate.training.metric import MetricConfig, TrainingData, overfit_batch, train_model
 
 
 def training_people(
@@ -34,16 +38,48 @@ def training_people(
     return people
 
 
-def embeddings_for(people: dict[str, list[Path]], cache_dir: Path, quiet: bool) -> EmbeddingSet:
-    """Return the people's encoder embeddings, cached under cache_dir by their image list."""
-    listing = "\n".join(str(p) for paths in people.values() for p in paths)
-    key = hashlib.sha256(listing.encode()).hexdigest()[:12]
-    total = sum(len(paths) for paths in people.values())
+def _key(*parts: object) -> str:
+    """Return a short hash naming a cache file by what it was made from."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
+
+
+def _with_progress(label: str, total: int, quiet: bool, make: Callable[[Callable], Any]) -> Any:
+    """Run make(step) under a progress bar of `total` steps."""
     with Progress(disable=quiet, transient=True) as progress:
-        task = progress.add_task("embedding images", total=total)
-        return cached_embeddings(
-            people, cache_dir / f"embeddings-{key}.npz", lambda: progress.advance(task)
-        )
+        task = progress.add_task(label, total=total)
+        return make(lambda: progress.advance(task))
+
+
+def chips_for(people: dict[str, list[Path]], cache_dir: Path, quiet: bool) -> ChipSet:
+    """Return the people's aligned chips, cached under cache_dir by their image list."""
+    cache = cache_dir / f"chips-{_key([str(p) for ps in people.values() for p in ps])}.npz"
+    if cache.exists():
+        return ChipSet.load(cache)
+    total = sum(len(paths) for paths in people.values())
+    chips = _with_progress(
+        "detecting + aligning", total, quiet, lambda step: detect_chips(people, step=step)
+    )
+    chips.save(cache)
+    return chips
+
+
+def vectors_for(
+    chips: ChipSet, cache_dir: Path, config: MetricConfig, copies: int, quiet: bool
+) -> EmbeddingSet:
+    """Return the encoder vectors of the chips (+ augmented copies), cached by what made them."""
+    pixels = hashlib.sha256(np.ascontiguousarray(chips.chips)).hexdigest()
+    key = _key(chips.names, pixels, config.augment, copies, config.seed)
+    cache = cache_dir / f"vectors-{key}.npz"
+    if cache.exists():
+        return EmbeddingSet.load(cache)
+    vectors = _with_progress(
+        "embedding with the shipped encoder",
+        len(chips),
+        quiet,
+        lambda step: encoder_vectors(chips, list(config.augment), copies, config.seed, step),
+    )
+    vectors.save(cache)
+    return vectors
 
 
 def run_training(
@@ -54,15 +90,34 @@ def run_training(
     people_folds: Path | None = None,
     test_fold: int | None = None,
     dev_fraction: float = 0.1,
+    augment_copies: int = 1,
     overfit: bool = False,
     resume: bool = False,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Train a head on data (or only prove it can overfit one batch); return the figures."""
+    """Train a head or CNN on data (or only prove it can overfit one batch); return figures."""
     people = training_people(data, people_folds, test_fold)
-    vectors = embeddings_for(people, out, quiet)
+    chips = chips_for(people, out, quiet)
+    if len(chips.names) < 2:
+        raise FacegateError(
+            f"{data}: faces of at least two people are needed, found {len(chips.names)}"
+        )
+    train_names, dev_names = split_people(
+        {name: [] for name in chips.names}, dev_fraction, config.seed
+    )
+    train_chips = chips.of_people(train_names)
+    dev_chips = chips.of_people(dev_names) if dev_names else None
+    train: TrainingData
+    dev: TrainingData | None
+    if config.family == "head":
+        copies = augment_copies if config.augment else 0
+        train = vectors_for(train_chips, out, config, copies, quiet)
+        dev = None if dev_chips is None else vectors_for(dev_chips, out, config, 0, quiet)
+    else:
+        train, dev = train_chips, dev_chips
     if overfit:
-        return {"overfit_batch": overfit_batch(vectors, config)}
-    train_names, dev_names = split_people(people, dev_fraction, config.seed)
-    dev = vectors.of_people(dev_names) if dev_names else None
-    return train_head(vectors.of_people(train_names), dev, config, out, resume, quiet)
+        return {"overfit_batch": overfit_batch(train, config)}
+    summary = train_model(train, dev, config, out, resume, quiet)
+    summary["images_with_a_face"] = len(chips)
+    summary["images"] = sum(len(paths) for paths in people.values())
+    return summary

@@ -1,4 +1,8 @@
-"""Embedders by name: the shipped dlib encoder, or it followed by a trained ONNX head."""
+"""Embedders by name: the shipped dlib encoder, a trained ONNX head on it, or a trained ONNX CNN.
+
+An `onnx:PATH` model is told apart by its input: (batch, 128) is a head on the encoder's
+vectors (model family a); (batch, 3, S, S) is a small CNN on the aligned chip (family b).
+"""
 
 from __future__ import annotations
 
@@ -13,16 +17,46 @@ from facegate.settings import VisionSettings
 from facegate.vision.embed import DlibResnetEmbedder, normalize_rows
 from facegate.vision.types import Embedder
 
+CNN_CROP = 0.75  # the CNN sees the centre 75 % of the 150 px chip (the face, little background)
+
+
+def cnn_input(chips: list[np.ndarray] | np.ndarray, size: int) -> np.ndarray:
+    """Return (N, 3, size, size) float32 in [-1, 1]: the chips' centre crops, resized."""
+    out = np.empty((len(chips), 3, size, size), np.float32)
+    for row, chip in enumerate(chips):
+        side = chip.shape[0]
+        margin = round(side * (1 - CNN_CROP) / 2)
+        crop = chip[margin : side - margin, margin : side - margin]
+        small = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+        out[row] = small.transpose(2, 0, 1)
+    return out / 127.5 - 1.0
+
+
+def onnx_input_shape(path: Path) -> list[int | str]:
+    """Return the shape of the model's first input (a name for free axes such as the batch)."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    dims = graph.input[0].type.tensor_type.shape.dim
+    return [d.dim_value if d.HasField("dim_value") else d.dim_param for d in dims]
+
+
+def _read(path: Path) -> tuple[bytes, cv2.dnn.Net]:
+    """Return the model file's bytes and OpenCV network, or a clear settings error."""
+    if not path.is_file():
+        raise SettingsError(f"embedder model not found: {path}")
+    try:
+        return path.read_bytes(), cv2.dnn.readNetFromONNX(str(path))
+    except cv2.error as exc:
+        raise SettingsError(f"{path}: not an ONNX model OpenCV can run ({exc.msg})") from exc
+
 
 class OnnxHeadEmbedder:
     """The dlib encoder, then a trained ONNX head run by OpenCV, unit-normalised."""
 
     def __init__(self, path: Path, encoder: DlibResnetEmbedder) -> None:
-        if not path.is_file():
-            raise SettingsError(f"embedder model not found: {path}")
-        model = path.read_bytes()
+        model, self.net = _read(path)
         self.encoder = encoder
-        self.net = cv2.dnn.readNetFromONNX(str(path))
         # the file's hash names the vector space, so a gallery never mixes two heads' vectors
         self.name = f"onnx-head:{hashlib.sha256(model).hexdigest()[:12]}"
         self.description = f"{self.name} ({path.name}) on {encoder.description}"
@@ -40,9 +74,53 @@ class OnnxHeadEmbedder:
         return self.head(self.encoder.embed(chips))
 
 
+class OnnxCnnEmbedder:
+    """A small CNN trained end to end, run by OpenCV on the aligned chip, unit-normalised."""
+
+    def __init__(self, path: Path, size: int, mirror: bool = False) -> None:
+        model, self.net = _read(path)
+        self.size = size
+        self.mirror = mirror
+        self.name = f"onnx-cnn:{hashlib.sha256(model).hexdigest()[:12]}"
+        self.description = f"{self.name} ({path.name}, {size} px)" + ("+mirror" if mirror else "")
+        blank = np.zeros((1, size, size, 3), np.uint8)
+        self.dim = int(self.forward(cnn_input(blank, size)).shape[1])
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        """Return the network's raw outputs for a (N, 3, S, S) input."""
+        self.net.setInput(np.ascontiguousarray(batch))
+        return np.asarray(self.net.forward(), np.float32)
+
+    def embed(self, chips: list[np.ndarray]) -> np.ndarray:
+        """Return an (N, dim) float32 array of unit vectors, one per 150x150 chip."""
+        if not len(chips):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        batch = cnn_input(chips, self.size)
+        vectors = normalize_rows(self.forward(batch))
+        if self.mirror:
+            vectors = normalize_rows(vectors + normalize_rows(self.forward(batch[..., ::-1])))
+        return vectors
+
+
+def onnx_embedder(path: Path, settings: VisionSettings) -> Embedder:
+    """Return the head or CNN embedder of an ONNX file, told apart by its input shape."""
+    if not path.is_file():
+        raise SettingsError(f"embedder model not found: {path}")
+    try:
+        shape = onnx_input_shape(path)
+    except Exception as exc:  # onnx raises its own DecodeError types
+        raise SettingsError(f"{path}: not an ONNX model ({exc})") from exc
+    if len(shape) == 2 and shape[1] == DlibResnetEmbedder.dim:
+        return OnnxHeadEmbedder(path, DlibResnetEmbedder(settings.tta_mirror, settings.jitters))
+    if len(shape) == 4 and shape[1] == 3 and isinstance(shape[2], int) and shape[2] == shape[3]:
+        return OnnxCnnEmbedder(path, shape[2], settings.tta_mirror)
+    raise SettingsError(
+        f"{path}: input {shape} is neither a head on 128-d vectors nor a CNN on 3xSxS chips"
+    )
+
+
 def build_embedder(settings: VisionSettings) -> Embedder:
     """Return the embedder settings.embedder names: 'dlib' or 'onnx:PATH'."""
-    encoder = DlibResnetEmbedder(settings.tta_mirror, settings.jitters)
     if settings.embedder == "dlib":
-        return encoder
-    return OnnxHeadEmbedder(Path(settings.embedder.removeprefix("onnx:")).expanduser(), encoder)
+        return DlibResnetEmbedder(settings.tta_mirror, settings.jitters)
+    return onnx_embedder(Path(settings.embedder.removeprefix("onnx:")).expanduser(), settings)

@@ -10,7 +10,7 @@ from facegate.vision.align import align_face
 from facegate.vision.detect import FacePolicy, build_detector, select_faces
 from facegate.vision.embedders import build_embedder
 from facegate.vision.quality import measure_quality
-from facegate.vision.types import Detector, Embedder, FaceEncoding
+from facegate.vision.types import Detector, Embedder, FaceBox, FaceEncoding
 
 
 class FacePipeline:
@@ -26,14 +26,25 @@ class FacePipeline:
         self.detector = detector or build_detector(self.settings)
         self.embedder = embedder or build_embedder(self.settings)
 
-    def encode(self, image: np.ndarray, policy: FacePolicy | None = None) -> list[FaceEncoding]:
-        """Return one FaceEncoding per face the policy keeps (empty list when none)."""
+    def _aligned(
+        self, image: np.ndarray, policy: FacePolicy | None
+    ) -> tuple[list[FaceBox], list[tuple[np.ndarray, np.ndarray]]]:
+        """Return the boxes the policy keeps and each one's (chip, landmarks)."""
         policy = policy or self.settings.multi_face
         boxes = select_faces(self.detector.detect(image), policy, image.shape)
         aligned = [
             align_face(image, box, self.settings.chip_size, self.settings.chip_padding)
             for box in boxes
         ]
+        return boxes, aligned
+
+    def align(self, image: np.ndarray, policy: FacePolicy | None = None) -> list[np.ndarray]:
+        """Return the aligned chip of each face the policy keeps (no embedding)."""
+        return [chip for chip, _ in self._aligned(image, policy)[1]]
+
+    def encode(self, image: np.ndarray, policy: FacePolicy | None = None) -> list[FaceEncoding]:
+        """Return one FaceEncoding per face the policy keeps (empty list when none)."""
+        boxes, aligned = self._aligned(image, policy)
         vectors = self.embedder.embed([chip for chip, _ in aligned])
         return [
             FaceEncoding(box, landmarks, measure_quality(chip, box), vector)
