@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from facegate.calibration import (
     fit_impostor_tail,
     identify_threshold,
     shipped_tail,
+    tail_path,
     threshold_for_gallery,
 )
 from facegate.errors import SettingsError
@@ -76,11 +78,23 @@ def test_a_fixed_identify_threshold_overrides_the_fpir_rule() -> None:
     assert threshold_for_gallery(DecideSettings(identify_threshold=0.3), 500) == 0.3
     fixed = DecideSettings(identify_threshold=0.3)
     assert threshold_for_gallery(fixed, 500, "onnx-head:abc") == 0.3
-    with pytest.raises(SettingsError, match="impostor-distance table is for dlib-resnet-v1"):
+    with pytest.raises(SettingsError, match="no impostor-distance table for it"):
         threshold_for_gallery(DecideSettings(), 500, "onnx-head:abc")
     loose = threshold_for_gallery(DecideSettings(identify_fpir=0.01), 50)
     strict = threshold_for_gallery(DecideSettings(identify_fpir=0.001), 50)
     assert strict < loose < 0.42
+
+
+def test_a_trained_models_table_sits_beside_it_and_must_name_it(tmp_path: Path) -> None:
+    """model.impostor.json is used for that model's embedder name only (a stale one is refused)."""
+    model = tmp_path / "cnn.onnx"
+    model.write_bytes(b"weights")
+    tail = ImpostorTail((0.1, 0.01, 0.001), (0.9, 0.8, 0.7), "onnx-cnn:abc", "dev people", 1000)
+    tail.save(tail_path(model))
+    threshold = threshold_for_gallery(DecideSettings(threshold=2.0), 10, "onnx-cnn:abc", model)
+    assert threshold == pytest.approx(tail.distance_at(-math.expm1(math.log1p(-0.001) / 10)))
+    with pytest.raises(SettingsError, match=r"cnn\.impostor\.json"):
+        threshold_for_gallery(DecideSettings(), 10, "onnx-cnn:retrained", model)
 
 
 def test_a_broken_table_is_a_settings_error(tmp_path: Path) -> None:

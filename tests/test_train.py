@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from facegate.calibration import tail_path, threshold_for_gallery
 from facegate.cli import app
-from facegate.settings import VisionSettings
+from facegate.settings import DecideSettings, VisionSettings
 from facegate.training.identities import (
     ChipSet,
     EmbeddingSet,
@@ -29,6 +30,7 @@ from facegate.training.metric import (  # noqa: E402
     overfit_batch,
     train_model,
 )
+from facegate.training.run import impostor_table  # noqa: E402
 
 
 def generated(people: int, per: int, seed: int, noise: float = 3.0) -> EmbeddingSet:
@@ -115,6 +117,14 @@ def test_cnn_trains_with_augmentation_and_exports_matching_onnx(tmp_path: Path) 
     expected = trainer.embed(dev)
     assert np.abs(embedder.embed(list(dev.chips)) - expected).max() < 1e-4
     assert cnn_input(dev.chips[:2], 32).shape == (2, 3, 32, 32)
+    # enough dev people: the model's own 1:N impostor table is written beside it
+    table = impostor_table(tmp_path / "cnn.onnx", generated_chips(30, 2, 3), tmp_path)
+    assert table == str(tail_path(tmp_path / "cnn.onnx"))
+    threshold = threshold_for_gallery(
+        DecideSettings(threshold=2.0), 20, embedder.name, embedder.model_path
+    )
+    assert 0.0 < threshold < 2.0
+    assert impostor_table(tmp_path / "cnn.onnx", dev, tmp_path) is None  # 6 dev people: too few
 
 
 def test_cnn_resume_is_bit_identical_with_augmentation(tmp_path: Path) -> None:

@@ -172,9 +172,11 @@ def identify(
     """Return who each face in the image is (largest only, or all per policy), None for unknown."""
     settings = settings or load_settings()
     start = time.perf_counter()
-    model = get_pipeline(settings.vision).embedder.name
-    enrolled = gallery.embeddings(model)
-    threshold = threshold_for_gallery(settings.decide, len(enrolled), model)
+    embedder = get_pipeline(settings.vision).embedder
+    enrolled = gallery.embeddings(embedder.name)
+    threshold = threshold_for_gallery(
+        settings.decide, len(enrolled), embedder.name, embedder.model_path
+    )
     results = []
     for face in _probe_faces(image, settings, policy):
         decision = identify_embedding(

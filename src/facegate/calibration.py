@@ -123,21 +123,40 @@ def shipped_tail() -> ImpostorTail:
     return ImpostorTail.load(IMPOSTOR_TAIL_PATH)
 
 
+def tail_path(model: Path) -> Path:
+    """Return where a trained model's impostor table lives: beside it, .impostor.json."""
+    return model.with_suffix(".impostor.json")
+
+
+def embedder_tail(embedder: str, model: Path | None) -> ImpostorTail | None:
+    """Return the impostor table of this embedder (shipped, or beside its model), if any."""
+    tail = shipped_tail() if model is None else None
+    if model is not None and tail_path(model).is_file():
+        tail = ImpostorTail.load(tail_path(model))
+    return tail if tail is not None and tail.embedder == embedder else None
+
+
 def threshold_for_gallery(
-    settings: DecideSettings, vectors_enrolled: int, embedder: str = "dlib-resnet-v1"
+    settings: DecideSettings,
+    vectors_enrolled: int,
+    embedder: str = "dlib-resnet-v1",
+    model: Path | None = None,
 ) -> float:
     """Return the 1:N threshold the settings ask for, for a gallery of this many vectors.
 
-    The shipped impostor table belongs to one embedder; another embedder's distances have
-    another scale, so without a fixed `decide.identify_threshold` it is refused, not guessed.
+    Each embedder's distances have their own scale, so the table must be this embedder's:
+    the shipped one for the shipped encoder, `MODEL.impostor.json` (written by `facegate
+    train`, named by the model's hash) for a trained one. Without it, and without a fixed
+    `decide.identify_threshold`, 1:N is refused, not guessed.
     """
     if settings.identify_threshold is not None:
         return settings.identify_threshold
-    tail = shipped_tail()
-    if embedder != tail.embedder:
+    tail = embedder_tail(embedder, model)
+    if tail is None:
+        where = "shipped" if model is None else str(tail_path(model))
         raise SettingsError(
-            f"1:N identify with embedder {embedder}: the shipped impostor-distance table is for "
-            f"{tail.embedder}; set decide.identify_threshold for this embedder "
-            "(calibrate it with bench/open_set.py)"
+            f"1:N identify with embedder {embedder}: no impostor-distance table for it "
+            f"({where}); set decide.identify_threshold, or retrain with enough dev people "
+            "for `facegate train` to write one"
         )
     return identify_threshold(vectors_enrolled, settings.identify_fpir, tail, settings.threshold)

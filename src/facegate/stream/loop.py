@@ -158,8 +158,9 @@ class AccessLoop:
         vectors = self.pipeline.embedder.embed([c.chip for c in best])
         self.stats.embedded += len(best)
         enrolled = self._embeddings()
+        embedder = self.pipeline.embedder
         threshold = threshold_for_gallery(
-            self.settings.decide, len(enrolled), self.pipeline.embedder.name
+            self.settings.decide, len(enrolled), embedder.name, embedder.model_path
         )
         fused = identify_frames(
             vectors,

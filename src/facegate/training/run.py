@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 from rich.progress import Progress
 
+from facegate.calibration import fit_impostor_tail, tail_path
 from facegate.errors import FacegateError
+from facegate.settings import VisionSettings
 from facegate.training.identities import (
     ChipSet,
     EmbeddingSet,
@@ -21,6 +23,9 @@ from facegate.training.identities import (
     split_people,
 )
 from facegate.training.metric import MetricConfig, TrainingData, overfit_batch, train_model
+from facegate.vision.embedders import OnnxHeadEmbedder, onnx_embedder
+
+MIN_TABLE_PEOPLE = 30  # fewer dev people give too few impostor pairs for a 1:N table
 
 
 def training_people(
@@ -118,6 +123,26 @@ def run_training(
     if overfit:
         return {"overfit_batch": overfit_batch(train, config)}
     summary = train_model(train, dev, config, out, resume, quiet)
+    summary["impostor_table"] = impostor_table(Path(summary["model"]), dev, data)
     summary["images_with_a_face"] = len(chips)
     summary["images"] = sum(len(paths) for paths in people.values())
     return summary
+
+
+def impostor_table(model: Path, dev: TrainingData | None, data: Path) -> str | None:
+    """Fit the model's 1:N impostor table on one image per dev person; return its path.
+
+    The exported model is run as it will be at the door (OpenCV, default vision settings), so
+    the table's distances are the ones identify will see. None when too few dev people.
+    """
+    if dev is None or len(dev.names) < MIN_TABLE_PEOPLE:
+        return None
+    first = np.unique(dev.labels, return_index=True)[1]
+    embedder = onnx_embedder(model, VisionSettings())
+    if isinstance(embedder, OnnxHeadEmbedder):
+        vectors = embedder.head(dev.vectors[first])
+    else:
+        vectors = embedder.embed(list(dev.chips[first]))
+    source = f"one image each of {len(first)} dev people of {data}"
+    fit_impostor_tail(vectors, source, embedder.name).save(tail_path(model))
+    return str(tail_path(model))

@@ -18,6 +18,7 @@ class DlibResnetEmbedder:
     """The 128-d dlib ResNet encoder; mirror TTA averages a chip with its mirror image."""
 
     dim = 128
+    model_path = None  # shipped with dlib; its impostor table ships with facegate
 
     def __init__(self, mirror: bool = True, jitters: int = 0) -> None:
         self.mirror = mirror

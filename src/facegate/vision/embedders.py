@@ -56,6 +56,7 @@ class OnnxHeadEmbedder:
 
     def __init__(self, path: Path, encoder: DlibResnetEmbedder) -> None:
         model, self.net = _read(path)
+        self.model_path = path
         self.encoder = encoder
         # the file's hash names the vector space, so a gallery never mixes two heads' vectors
         self.name = f"onnx-head:{hashlib.sha256(model).hexdigest()[:12]}"
@@ -79,6 +80,7 @@ class OnnxCnnEmbedder:
 
     def __init__(self, path: Path, size: int, mirror: bool = False) -> None:
         model, self.net = _read(path)
+        self.model_path = path
         self.size = size
         self.mirror = mirror
         self.name = f"onnx-cnn:{hashlib.sha256(model).hexdigest()[:12]}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -88,6 +89,7 @@ class Embedder(Protocol):
     name: str  # the embedding space: vectors of one name are comparable
     description: str  # the name plus how this instance computes them (e.g. TTA)
     dim: int
+    model_path: Path | None  # a trained model's file (its impostor table sits beside it)
 
     def embed(self, chips: list[np.ndarray]) -> np.ndarray:
         """Return an (N, dim) float32 array of unit vectors, one per chip."""
