@@ -5,7 +5,10 @@ own best threshold (the shipped encoder never saw LFW, so this is the error of t
 threshold on training pairs; the train branch's models will give their own). Images shared by
 the two pair sets are detected and embedded once.
 
-    python bench/analyze_lfw.py [--workers 2] [--limit N] [--train-limit N]
+    python bench/analyze_lfw.py [--workers 2] [--limit N] [--train-limit N] [--cache]
+
+--cache reads every image's face and vectors from bench/lfw_cache.py's cache (detected and
+embedded once for all the LFW benches) instead of detecting and embedding here.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--train-limit", type=int, default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--cache", action="store_true", help="use bench/lfw_cache.py's cache")
     args = parser.parse_args()
     settings = load_settings(environ={})
     dev = read_pairs(args.pairs, args.root)
@@ -48,7 +52,13 @@ def main() -> None:
         train = train.head(args.train_limit)
     paths = sorted(set(dev.images()) | set(train.images()))
     start = time.perf_counter()
-    images = embed_with(paths, settings, [SPEC], args.workers)
+    if args.cache:
+        from lfw_cache import load
+
+        cached = load(args.root).faces
+        images = {p: cached[p] for p in paths}
+    else:
+        images = embed_with(paths, settings, [SPEC], args.workers)
     seconds = time.perf_counter() - start
     training = train_error(train, {p: images[p] for p in train.images()}, SPEC)
     dev_images = {p: images[p] for p in dev.images()}
@@ -63,7 +73,11 @@ def main() -> None:
         "train_pairs_of": args.train_pairs.name,
         "images_embedded": len(paths),
         "workers": args.workers,
+        "from_cache": args.cache,
         "wall_seconds": round(seconds, 1),
+        "ms_per_image": round(
+            1000 * sum(f.embedding(SPEC).seconds for f in images.values()) / len(images), 1
+        ),
         "host": f"{platform.machine()}, {os.cpu_count()} cpus",
         **analysis.as_dict(),
     }

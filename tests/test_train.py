@@ -199,7 +199,10 @@ def test_cli_trains_then_enrolls_and_identifies_with_the_onnx_head(
     args = ["train", "--data", str(data), "--out", str(out), "--epochs", "2"]
     trained = runner.invoke(app, [*args, "--dev-fraction", "0", "--json"])
     assert trained.exit_code == 0, trained.output
-    assert json.loads(trained.output.splitlines()[-1])["epochs"] == 2
+    summary = json.loads(trained.output.splitlines()[-1])
+    assert summary["epochs"] == 2 and summary["family"] == "head"
+    # the default flip,crop,colour augmentation adds one embedded augmented copy per image
+    assert summary["train_rows"] == 2 * summary["images_with_a_face"]
     spec = f"onnx:{out / 'head.onnx'}"
     db = str(tmp_path / "gallery.db")
     powell = [str(p) for p in faces["Colin Powell"][:3]]
