@@ -1,161 +1,176 @@
 """The "augment the slice that fails" loop on LFW: a scarf over the mouth, before and after.
 
-One held-out View 2 fold (never trained on). Every image is detected and aligned once; its chip
-and the same chip with a synthetic scarf (training/augment.py) are embedded by the shipped
-encoder. Three models are compared on the fold's 600 pairs, clean and with the second image of
-every pair scarfed: the frozen encoder, a head trained on clean embeddings of the other folds'
-people, and the same head trained with scarf-augmented copies added (same identities). Each
-model's threshold is chosen on clean training pairs, as a door would use one threshold.
+    python bench/lfw_cache.py            # once
+    python bench/train_compare.py --folds 0 --models cnn                   # the CNN, clean
+    python bench/train_compare.py --folds 0 --models cnn+scarf --cnn-name cnn+scarf \\
+        --cnn-augment flip,crop,colour,scarf                                # the CNN, + scarf
+    python bench/degraded_slice.py --fold 0 --cnn cnn --cnn cnn+scarf
 
-    python bench/degraded_slice.py --fold 0 --max-people 600 --max-images 4 --workers 2
+The protocol of bench/train_compare.py: tested fold f, dev fold f+1, training people from the
+other eight. Every tested pair is scored twice: as it is, and with a synthetic scarf
+(training/augment.py, seeded by the image name) over mouth and chin of its second image. Each
+model's threshold is chosen on the dev fold's clean pairs, as a door uses one threshold.
+Models: the frozen encoder; a head trained on clean encoder vectors; the same head trained with
+a scarfed copy of every training image added (encoder vectors of scarfed chips, mirror TTA as
+shipped); and the CNNs train_compare.py trained (run from their ONNX files by OpenCV), one
+without and one with scarf augmentation in its batches.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 import zlib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import torch
+from lfw_cache import LFW, load
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
+from train_compare import WORK, best_threshold, labelled, pair_rows, training_rows
 
 from facegate.evaluate.pairs import read_lfw_pairs
-from facegate.media import load_image
 from facegate.training.augment import scarf
 from facegate.training.head import embed_numpy
-from facegate.training.identities import EmbeddingSet, identity_folders, read_people_folds
+from facegate.training.identities import EmbeddingSet, read_people_folds
 from facegate.training.metric import MetricConfig, MetricTrainer
-from facegate.vision import FacePipeline
-from facegate.vision.align import align_face
+from facegate.vision.embed import DlibResnetEmbedder
+from facegate.vision.embedders import OnnxCnnEmbedder, onnx_input_shape
 
 ROOT = Path(__file__).resolve().parents[1]
-LFW = Path(os.environ.get("FACEGATE_DATA", ROOT.parent / "shared" / "datasets")) / "lfw"
-CACHE = ROOT / "out" / "degraded" / "embeddings.npz"
-_pipeline: FacePipeline | None = None
+SCARF_CACHE = ROOT / "out" / "degraded" / "scarf_vectors.npz"
+_encoder = DlibResnetEmbedder()  # the shipped setting, mirror TTA
 
 
-def _embed_clean_and_scarfed(path: Path) -> tuple[Path, np.ndarray | None]:
-    """Return (path, 2x128 [clean, scarfed] vectors) of the face nearest the centre, or None."""
-    global _pipeline
-    _pipeline = _pipeline or FacePipeline()
-    image = load_image(path)
-    faces = _pipeline.encode(image, "center")
-    if not faces:
-        return path, None
-    chip, _ = align_face(image, faces[0].box)
-    rng = np.random.default_rng(zlib.crc32(path.name.encode()))
-    return path, _pipeline.embedder.embed([chip, scarf(chip, rng)])
+def scarfed(path: Path, chip: np.ndarray) -> np.ndarray:
+    """Return the chip with its scarf (the same one every run: seeded by the image name)."""
+    return scarf(chip, np.random.default_rng(zlib.crc32(path.name.encode())))
 
 
-def embeddings(paths: list[Path], workers: int) -> dict[Path, np.ndarray]:
-    """Return {path: [clean, scarfed]} for every image with a face, cached under out/."""
+def _embed_scarfed(item: tuple[Path, np.ndarray]) -> np.ndarray:
+    """Return the shipped encoder's vector of one scarfed chip."""
+    return _encoder.embed([scarfed(*item)])[0]
+
+
+def scarf_vectors(chips: dict[Path, np.ndarray], workers: int) -> dict[Path, np.ndarray]:
+    """Return encoder vectors of the scarfed chips, cached under out/degraded/."""
     known: dict[Path, np.ndarray] = {}
-    if CACHE.exists():
-        with np.load(CACHE) as data:
+    if SCARF_CACHE.exists():
+        with np.load(SCARF_CACHE) as data:
             known = {Path(p): v for p, v in zip(data["paths"], data["vectors"], strict=True)}
-    missing = [p for p in dict.fromkeys(paths) if p not in known]
+    missing = [p for p in chips if p not in known]
     with ProcessPoolExecutor(workers) as pool:
-        results = pool.map(_embed_clean_and_scarfed, missing, chunksize=8)
-        for path, pair in track(results, total=len(missing), description="embedding"):
-            if pair is not None:
-                known[path] = pair
-    CACHE.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(CACHE, paths=np.array([str(p) for p in known]), vectors=np.array(list(known.values())))
+        done = pool.map(_embed_scarfed, [(p, chips[p]) for p in missing], chunksize=16)
+        for path, vector in track(
+            zip(missing, done, strict=True), total=len(missing), description="scarfed chips"
+        ):
+            known[path] = vector
+    SCARF_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        SCARF_CACHE, paths=np.array([str(p) for p in known]), vectors=np.array(list(known.values()))
+    )
     return known
 
 
-def best_threshold(left: np.ndarray, right: np.ndarray, same: np.ndarray) -> float:
-    """Return the distance threshold with the best accuracy on these pairs."""
-    distances = np.linalg.norm(left - right, axis=1)
-    candidates = np.unique(distances)
-    return float(
-        candidates[int(np.argmax([np.mean((distances <= t) == same) for t in candidates]))]
-    )
-
-
-def training_pairs(data: EmbeddingSet, count: int = 3000) -> tuple[np.ndarray, np.ndarray]:
-    """Return balanced same / different row pairs of the training set and their truth."""
-    rng = np.random.default_rng(0)
-    groups = [g for p in range(len(data.names)) if len(g := np.flatnonzero(data.labels == p)) > 1]
-    same = np.array(
-        [rng.choice(groups[i], 2, replace=False) for i in rng.integers(len(groups), size=count)]
-    )
-    other = rng.integers(len(data), size=(count * 2, 2))
-    other = other[data.labels[other[:, 0]] != data.labels[other[:, 1]]][:count]
-    return np.r_[same, other], np.r_[np.ones(len(same), bool), np.zeros(len(other), bool)]
-
-
 def train_head(data: EmbeddingSet, epochs: int) -> MetricTrainer:
-    """Return a trainer that trained a triplet head on the data for the epochs."""
+    """Return a trainer that trained the default triplet head on the data."""
+    torch.set_num_threads(1)
     trainer = MetricTrainer(MetricConfig(epochs=epochs), data)
     for _ in range(epochs):
         trainer.run_epoch()
     return trainer
 
 
+def cross_distances(left_space: dict, right_space: dict, pairs, rows: list[int]) -> np.ndarray:
+    """Return pair distances, left image from one space and right from another (inf if absent)."""
+    out = np.full(len(rows), np.inf)
+    for at, i in enumerate(rows):
+        left, right = left_space.get(pairs.left[i]), right_space.get(pairs.right[i])
+        if left is not None and right is not None:
+            out[at] = float(np.linalg.norm(left - right))
+    return out
+
+
 def main() -> None:
-    """Embed, train both heads, score clean and scarfed pairs, print and write the results."""
+    """Score every model on the clean and scarfed tested fold; print and write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fold", type=int, default=0)
-    parser.add_argument("--max-people", type=int, default=600)
-    parser.add_argument("--max-images", type=int, default=4)
+    parser.add_argument("--head-epochs", type=int, default=10)
+    parser.add_argument("--cnn", action="append", default=[], help="a train_compare CNN name")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=30)
     args = parser.parse_args()
     started = time.perf_counter()
-
-    tested = set(read_people_folds(LFW / "people.txt")[args.fold])
+    cache = load()
     pairs = read_lfw_pairs(LFW / "pairs.txt", LFW / "images")
-    fold = [i for i in range(len(pairs)) if pairs.folds[i] == args.fold]
-    candidates = {
-        n: p[: args.max_images]
-        for n, p in identity_folders(LFW / "images", min_images=2).items()
-        if n not in tested
-    }
-    people = [str(n) for n in np.random.default_rng(0).permutation(sorted(candidates))]
-    people = people[: args.max_people]
-    train_paths = [p for n in people for p in candidates[n]]
-    test_paths = sorted({p for i in fold for p in (pairs.left[i], pairs.right[i])})
-    vectors = embeddings(train_paths + test_paths, args.workers)
+    folds = read_people_folds(LFW / "people.txt")
+    dev_fold = (args.fold + 1) % 10
+    people = {n for i, names in enumerate(folds) if i not in (args.fold, dev_fold) for n in names}
+    dev, test = pair_rows(pairs, dev_fold), pair_rows(pairs, args.fold)
+    same = np.array(pairs.same, dtype=bool)
+    rows = training_rows(cache, people)
+    labels, names = labelled(rows)
+    usable = np.bincount(labels)[labels] >= 2  # the P x K sampler uses people with 2+ images
+    train_paths = [p for p, keep in zip(rows, usable, strict=True) if keep]
+    right = [pairs.right[i] for i in test if pairs.right[i] in cache.chips]
+    scarf_of = scarf_vectors({p: cache.chips[p] for p in train_paths + right}, args.workers)
 
-    rows = [(vectors[p], people.index(n)) for n in people for p in candidates[n] if p in vectors]
     clean = EmbeddingSet(
-        np.array([v[0] for v, _ in rows], np.float32), np.array([i for _, i in rows]), tuple(people)
+        np.array([cache.faces[p].vectors["dlib"] for p in rows], np.float32), labels, names
     )
+    copies = np.array([scarf_of[p] for p in train_paths], np.float32)
+    copy_labels = labels[usable]
     augmented = EmbeddingSet(
-        np.r_[clean.vectors, np.array([v[1] for v, _ in rows], np.float32)],
-        np.r_[clean.labels, clean.labels],
-        clean.names,
+        np.r_[clean.vectors, copies], np.r_[clean.labels, copy_labels], clean.names
     )
-    plain_head = train_head(clean, args.epochs)
-    scarf_head = train_head(augmented, args.epochs)
-    models = {
-        "frozen encoder": lambda x: x,
-        "head, clean training": lambda x: embed_numpy(plain_head.model, x),
-        "head, + scarf augmentation": lambda x: embed_numpy(scarf_head.model, x),
+    heads = {
+        "head, clean training": train_head(clean, args.head_epochs),
+        "head, + scarfed copies": train_head(augmented, args.head_epochs),
     }
-    index, truth = training_pairs(clean)
-    scored = [i for i in fold if pairs.left[i] in vectors and pairs.right[i] in vectors]
-    left = np.array([vectors[pairs.left[i]][0] for i in scored], np.float32)
-    right = np.array([vectors[pairs.right[i]] for i in scored], np.float32)
-    same = np.array([pairs.same[i] for i in scored])
+    needed = sorted({p for i in dev + test for p in (pairs.left[i], pairs.right[i])})
+    needed = [p for p in needed if p in cache.chips]
+    encoder = {p: cache.faces[p].vectors["dlib"] for p in needed}
+    spaces: dict[str, tuple[dict, dict]] = {
+        "frozen encoder": (encoder, {p: scarf_of[p] for p in right})
+    }
+    for name, trainer in heads.items():
+        clean_vectors = embed_numpy(trainer.model, np.array(list(encoder.values())))
+        scarf_vectors_ = embed_numpy(trainer.model, np.array([scarf_of[p] for p in right]))
+        spaces[name] = (
+            dict(zip(needed, clean_vectors, strict=True)),
+            dict(zip(right, scarf_vectors_, strict=True)),
+        )
+    for cnn_name in args.cnn:
+        model = WORK / f"fold{args.fold}" / f"{cnn_name}.onnx"
+        embedder = OnnxCnnEmbedder(model, int(onnx_input_shape(model)[2]), mirror=True)
+        clean_space = dict(
+            zip(needed, embedder.embed([cache.chips[p] for p in needed]), strict=True)
+        )
+        scarf_space = dict(
+            zip(right, embedder.embed([scarfed(p, cache.chips[p]) for p in right]), strict=True)
+        )
+        spaces[cnn_name] = (clean_space, scarf_space)
+
     results = {}
-    for name, space in models.items():
-        train_space = space(clean.vectors)
-        threshold = best_threshold(train_space[index[:, 0]], train_space[index[:, 1]], truth)
+    for name, (clean_space, scarf_space) in spaces.items():
+        threshold = best_threshold(cross_distances(clean_space, clean_space, pairs, dev), same[dev])
         errors = {}
-        for slice_name, column in (("clean", 0), ("scarf on one image", 1)):
-            distance = np.linalg.norm(space(left) - space(right[:, column]), axis=1)
-            errors[slice_name] = round(float(np.mean((distance <= threshold) != same)), 4)
+        for slice_name, right_space in (
+            ("clean", clean_space),
+            ("scarf on one image", scarf_space),
+        ):
+            wrong = (cross_distances(clean_space, right_space, pairs, test) <= threshold) != same[
+                test
+            ]
+            errors[slice_name] = round(float(wrong.mean()), 4)
         results[name] = {"threshold": round(threshold, 4), "error_rate": errors}
 
-    table = Table("model", "threshold", "error, clean pairs", "error, scarf on one image")
+    table = Table(
+        "model", "threshold (dev fold)", "error, clean pairs", "error, scarf on one image"
+    )
     for name, r in results.items():
         e = r["error_rate"]
         table.add_row(
@@ -167,9 +182,11 @@ def main() -> None:
     Console().print(table)
     out = {
         "fold": args.fold,
-        "pairs": len(scored),
-        "train_people": len(people),
-        "train_images": len(clean),
+        "dev_fold": dev_fold,
+        "pairs": len(test),
+        "train_people": len(names),
+        "train_images": len(rows),
+        "scarfed_training_copies": len(copies),
         "config": vars(args),
         "models": results,
         "wall_seconds": round(time.perf_counter() - started, 1),

@@ -3,6 +3,8 @@
     python bench/lfw_cache.py                      # once: every LFW image detected + embedded
     python bench/train_compare.py --folds 0-9 --models encoder,head
     python bench/train_compare.py --folds 0 --models cnn --cnn-epochs 12
+    python bench/train_compare.py --folds 0 --models cnn+scarf --cnn-name cnn+scarf \
+        --cnn-augment flip,crop,colour,scarf
 
 For tested fold f the models train only on people of the eight folds other than f and f+1
 (people.txt); fold f+1 (mod 10) is the dev fold: each model's threshold is the best one on its
@@ -116,27 +118,36 @@ def run_fold(cache: LfwFaces, pairs, folds: list[list[str]], fold: int, args) ->
     if "encoder" in args.models:
         result["encoder"] = score(encoder, pairs, dev, test)
     out = WORK / f"fold{fold}"
-    if "head" in args.models:
+    if args.head_name in args.models:
         torch.set_num_threads(1)
-        config = MetricConfig(family="head", loss=args.head_loss, epochs=args.head_epochs)
+        config = MetricConfig(
+            family="head",
+            loss=args.head_loss,
+            epochs=args.head_epochs,
+            learning_rate=args.head_lr,
+        )
         data = EmbeddingSet(
             np.array([cache.faces[p].vectors[ENCODER] for p in rows], np.float32), labels, names
         )
         trainer, seconds = train(config, data, "head")
-        trainer.family.export(trainer.model, out / "head.onnx")
-        head = OnnxHeadEmbedder(out / "head.onnx", DlibResnetEmbedder())
+        trainer.family.export(trainer.model, out / f"{args.head_name}.onnx")
+        head = OnnxHeadEmbedder(out / f"{args.head_name}.onnx", DlibResnetEmbedder())
         mapped = dict(zip(encoder, head.head(np.array(list(encoder.values()))), strict=True))
         probe = np.array(list(encoder.values())[:200])
         started = time.perf_counter()
         for row in probe:
             head.head(row[None])
-        result["head"] = {
+        result[args.head_name] = {
             **score(mapped, pairs, dev, test),
             "train_seconds": round(seconds, 1),
             "embed_ms": round(1000 * (time.perf_counter() - started) / len(probe), 3),
         }
-        result["head"]["config"] = {"loss": config.loss, "epochs": config.epochs}
-    if "cnn" in args.models:
+        result[args.head_name]["config"] = {
+            "loss": config.loss,
+            "epochs": config.epochs,
+            "learning_rate": config.learning_rate,
+        }
+    if args.cnn_name in args.models:
         torch.set_num_threads(os.cpu_count() or 1)
         augments = tuple(a for a in args.cnn_augment.split(",") if a)
         config = MetricConfig(
@@ -151,15 +162,15 @@ def run_fold(cache: LfwFaces, pairs, folds: list[list[str]], fold: int, args) ->
         )
         data = ChipSet(np.array([cache.chips[p] for p in rows]), labels, names)
         trainer, seconds = train(config, data, "cnn")
-        trainer.family.export(trainer.model, out / "cnn.onnx")
-        cnn = OnnxCnnEmbedder(out / "cnn.onnx", config.size, mirror=True)
+        trainer.family.export(trainer.model, out / f"{args.cnn_name}.onnx")
+        cnn = OnnxCnnEmbedder(out / f"{args.cnn_name}.onnx", config.size, mirror=True)
         chips = [cache.chips[p] for p in encoder]
         vectors = np.concatenate([cnn.embed(chips[i : i + 256]) for i in range(0, len(chips), 256)])
         mapped = dict(zip(encoder, vectors, strict=True))
         started = time.perf_counter()
         for chip in chips[:200]:
             cnn.embed([chip])
-        result["cnn"] = {
+        result[args.cnn_name] = {
             **score(mapped, pairs, dev, test),
             "train_seconds": round(seconds, 1),
             "embed_ms": round(1000 * (time.perf_counter() - started) / min(200, len(chips)), 3),
@@ -184,28 +195,28 @@ def costs(cache: LfwFaces) -> dict[str, float]:
     }
 
 
+def model_names(folds: dict[str, dict]) -> list[str]:
+    """Return the models in the results: encoder, head, then the CNN variants."""
+    names = {key for result in folds.values() for key, v in result.items() if isinstance(v, dict)}
+    return sorted(names, key=lambda n: (0 if n == "encoder" else 1 if "head" in n else 2, n))
+
+
 def table(folds: dict[str, dict], cost: dict[str, float]) -> list[str]:
     """Return the markdown table over the folds each model was run on."""
     lines = [
         "| model | folds | accuracy (mean ± std) | ms per image (detect+align+embed) | embed ms |",
         "|---|---|---|---|---|",
     ]
-    base = cost["detect_align_ms"]
-    head_ms = [r["head"]["embed_ms"] for r in folds.values() if "head" in r]
-    cnn_ms = [r["cnn"]["embed_ms"] for r in folds.values() if "cnn" in r]
-    embed = {
-        "encoder": cost["encoder_ms"],
-        "head": cost["encoder_ms"] + (float(np.mean(head_ms)) if head_ms else 0.0),
-        "cnn": float(np.mean(cnn_ms)) if cnn_ms else float("nan"),
-    }
-    for model in ("encoder", "head", "cnn"):
-        runs = {f: r[model]["accuracy"] for f, r in folds.items() if model in r}
-        if not runs:
-            continue
-        values = np.array(list(runs.values()))
+    for model in model_names(folds):
+        runs = {f: r[model] for f, r in folds.items() if model in r}
+        values = np.array([run["accuracy"] for run in runs.values()])
+        own_ms = [run["embed_ms"] for run in runs.values() if "embed_ms" in run]
+        embed = float(np.mean(own_ms)) if own_ms else 0.0
+        if model == "encoder" or "head" in model:  # a head runs after the encoder
+            embed += cost["encoder_ms"]
         lines.append(
-            f"| {model} | {','.join(sorted(runs))} | {100 * values.mean():.2f} ± "
-            f"{100 * values.std():.2f} % | {base + embed[model]:.1f} | {embed[model]:.2f} |"
+            f"| {model} | {','.join(sorted(runs, key=int))} | {100 * values.mean():.2f} ± "
+            f"{100 * values.std():.2f} % | {cost['detect_align_ms'] + embed:.1f} | {embed:.2f} |"
         )
     return lines
 
@@ -213,10 +224,9 @@ def table(folds: dict[str, dict], cost: dict[str, float]) -> list[str]:
 def plot(folds: dict[str, dict], path: Path) -> None:
     """Plot each model's accuracy per tested fold."""
     figure, axis = plt.subplots(figsize=(8, 4))
-    for model, marker in (("encoder", "o"), ("head", "s"), ("cnn", "^")):
+    for model in model_names(folds):
         runs = sorted((int(f), 100 * r[model]["accuracy"]) for f, r in folds.items() if model in r)
-        if runs:
-            axis.plot(*zip(*runs, strict=True), marker=marker, label=model)
+        axis.plot(*zip(*runs, strict=True), marker="o", label=model)
     axis.set_xlabel("tested fold (LFW View 2)")
     axis.set_ylabel("accuracy (%)")
     axis.set_xticks(range(10))
@@ -234,11 +244,14 @@ def main() -> None:
     parser.add_argument("--models", default="encoder,head")
     parser.add_argument("--head-loss", choices=["triplet", "arcface"], default="triplet")
     parser.add_argument("--head-epochs", type=int, default=10)
+    parser.add_argument("--head-lr", type=float, default=1e-3)
+    parser.add_argument("--head-name", default="head", help="results key and ONNX file name")
     parser.add_argument("--cnn-loss", choices=["triplet", "arcface"], default="arcface")
     parser.add_argument("--cnn-epochs", type=int, default=12)
     parser.add_argument("--cnn-size", type=int, default=64)
     parser.add_argument("--cnn-width", type=int, default=16)
     parser.add_argument("--cnn-augment", default="flip,crop,colour")
+    parser.add_argument("--cnn-name", default="cnn", help="results key and ONNX file name")
     args = parser.parse_args()
     args.models = args.models.split(",")
     cache = load()

@@ -54,7 +54,7 @@ EmbedderOpt = Annotated[
     str | None,
     typer.Option(
         "--embedder",
-        help="'dlib' or 'onnx:PATH' (a head from `facegate train`); default: settings.",
+        help="'dlib' or 'onnx:PATH' (a head or CNN from `facegate train`); default: settings.",
     ),
 ]
 

@@ -69,9 +69,10 @@ class VisionSettings(_Section):
     )
     embedder: str = Field(
         "dlib",
-        description="The embedder: 'dlib' (the shipped encoder) or 'onnx:PATH' (the shipped "
-        "encoder followed by a head trained by `facegate train`). Vectors of different "
-        "embedders are never compared.",
+        description="The embedder: 'dlib' (the shipped encoder) or 'onnx:PATH' (a model "
+        "trained by `facegate train`: a head after the shipped encoder, or a small CNN on the "
+        "aligned chip; told apart by the model's input). Vectors of different embedders are "
+        "never compared.",
     )
     min_face_px: int = Field(
         40, ge=1, description="Faces narrower than this are refused for enrollment."
