@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_cli import facegate, lines
 
@@ -24,11 +25,22 @@ def test_specs_name_the_shipped_variants() -> None:
     assert build_embedder("default").name == "dlib-resnet-v1"
 
 
-def test_onnx_spec_builds_the_head_and_bad_specs_give_clear_errors(tmp_path: Path) -> None:
+def test_onnx_spec_builds_a_head_or_a_cnn_and_bad_specs_give_clear_errors(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("torch", reason="exporting a model needs the train extra (torch)")
+    from facegate.training.cnn import SmallFaceCnn, export_cnn
     from facegate.training.head import ResidualHead, export_onnx
 
     export_onnx(ResidualHead(), tmp_path / "head.onnx")
     assert build_embedder(f"onnx:{tmp_path / 'head.onnx'}").name.startswith("onnx-head:")
+    export_cnn(SmallFaceCnn(32, 4), tmp_path / "cnn.onnx")
+    cnn = build_embedder(f"onnx:{tmp_path / 'cnn.onnx'}")
+    assert cnn.name.startswith("onnx-cnn:") and cnn.dim == 128
+    assert cnn.embed([np.zeros((150, 150, 3), np.uint8)]).shape == (1, 128)
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(SettingsError, match="not an ONNX model"):
+        build_embedder(f"onnx:{tmp_path / 'junk.onnx'}")
     with pytest.raises(SettingsError, match="embedder model not found"):
         build_embedder("onnx:model.onnx")
     with pytest.raises(EmbedderSpecError, match="unknown embedder 'resnet'; known: default"):
