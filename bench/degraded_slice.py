@@ -31,7 +31,7 @@ from lfw_cache import LFW, load
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
-from train_compare import WORK, best_threshold, labelled, pair_rows, training_rows
+from train_compare import WORK, best_threshold, distances, labelled, pair_rows, training_rows
 
 from facegate.evaluate.pairs import read_lfw_pairs
 from facegate.training.augment import scarf
@@ -83,16 +83,6 @@ def train_head(data: EmbeddingSet, epochs: int) -> MetricTrainer:
     for _ in range(epochs):
         trainer.run_epoch()
     return trainer
-
-
-def cross_distances(left_space: dict, right_space: dict, pairs, rows: list[int]) -> np.ndarray:
-    """Return pair distances, left image from one space and right from another (inf if absent)."""
-    out = np.full(len(rows), np.inf)
-    for at, i in enumerate(rows):
-        left, right = left_space.get(pairs.left[i]), right_space.get(pairs.right[i])
-        if left is not None and right is not None:
-            out[at] = float(np.linalg.norm(left - right))
-    return out
 
 
 def main() -> None:
@@ -156,15 +146,13 @@ def main() -> None:
 
     results = {}
     for name, (clean_space, scarf_space) in spaces.items():
-        threshold = best_threshold(cross_distances(clean_space, clean_space, pairs, dev), same[dev])
+        threshold = best_threshold(distances(clean_space, pairs, dev), same[dev])
         errors = {}
         for slice_name, right_space in (
             ("clean", clean_space),
             ("scarf on one image", scarf_space),
         ):
-            wrong = (cross_distances(clean_space, right_space, pairs, test) <= threshold) != same[
-                test
-            ]
+            wrong = (distances(clean_space, pairs, test, right_space) <= threshold) != same[test]
             errors[slice_name] = round(float(wrong.mean()), 4)
         results[name] = {"threshold": round(threshold, 4), "error_rate": errors}
 

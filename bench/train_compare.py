@@ -57,11 +57,17 @@ def pair_rows(pairs, fold: int) -> list[int]:
     return [i for i, f in enumerate(pairs.folds) if f == fold]
 
 
-def distances(vectors: dict[Path, np.ndarray], pairs, rows: list[int]) -> np.ndarray:
-    """Return each pair's distance (inf when either image has no vector)."""
+def distances(
+    vectors: dict[Path, np.ndarray], pairs, rows: list[int], right_vectors: dict | None = None
+) -> np.ndarray:
+    """Return each pair's distance (inf when either image has no vector).
+
+    right_vectors, when given, supplies the second image of each pair (e.g. a degraded copy).
+    """
+    right_vectors = vectors if right_vectors is None else right_vectors
     out = np.full(len(rows), np.inf)
     for at, i in enumerate(rows):
-        left, right = vectors.get(pairs.left[i]), vectors.get(pairs.right[i])
+        left, right = vectors.get(pairs.left[i]), right_vectors.get(pairs.right[i])
         if left is not None and right is not None:
             out[at] = float(np.linalg.norm(left - right))
     return out

@@ -53,6 +53,15 @@ def generated_chips(people: int, per: int, seed: int) -> ChipSet:
     return ChipSet(np.clip(chips, 0, 255).astype(np.uint8), labels, names)
 
 
+def folder_dataset(faces: dict[str, list[Path]], data: Path) -> Path:
+    """Return a folder-per-person dataset of links to the LFW photos."""
+    for name, paths in faces.items():
+        (data / name).mkdir(parents=True)
+        for path in paths:
+            (data / name / path.name).symlink_to(path)
+    return data
+
+
 CNN = {"family": "cnn", "size": 32, "width": 4, "p": 6, "k": 4}
 
 
@@ -188,11 +197,7 @@ def test_cli_trains_then_enrolls_and_identifies_with_the_onnx_head(
     faces: dict[str, list[Path]], tmp_path: Path
 ) -> None:
     """train -> head.onnx; enroll and identify with --embedder onnx:PATH on LFW photos."""
-    data = tmp_path / "data"
-    for name, paths in faces.items():
-        (data / name).mkdir(parents=True)
-        for path in paths:
-            (data / name / path.name).symlink_to(path)
+    data = folder_dataset(faces, tmp_path / "data")
     assert len(identity_folders(data)) == 3
     runner = CliRunner()
     out = tmp_path / "run"
@@ -228,11 +233,7 @@ def test_cli_trains_a_cnn_and_runs_it_as_the_embedder(
     faces: dict[str, list[Path]], tmp_path: Path
 ) -> None:
     """train --family cnn -> cnn.onnx; enroll and verify with it through the CLI."""
-    data = tmp_path / "data"
-    for name, paths in faces.items():
-        (data / name).mkdir(parents=True)
-        for path in paths:
-            (data / name / path.name).symlink_to(path)
+    data = folder_dataset(faces, tmp_path / "data")
     runner = CliRunner()
     out = tmp_path / "run"
     args = ["train", "--data", str(data), "--out", str(out), "--family", "cnn", "--epochs", "2"]
