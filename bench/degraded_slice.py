@@ -5,6 +5,7 @@
     python bench/train_compare.py --folds 0 --models cnn+scarf --cnn-name cnn+scarf \\
         --cnn-augment flip,crop,colour,scarf                                # the CNN, + scarf
     python bench/degraded_slice.py --fold 0 --cnn cnn --cnn cnn+scarf
+    python bench/degraded_slice.py --fold 1     # heads only (no CNN trained for fold 1)
 
 The protocol of bench/train_compare.py: tested fold f, dev fold f+1, training people from the
 other eight. Every tested pair is scored twice: as it is, and with a synthetic scarf
@@ -13,7 +14,8 @@ model's threshold is chosen on the dev fold's clean pairs, as a door uses one th
 Models: the frozen encoder; a head trained on clean encoder vectors; the same head trained with
 a scarfed copy of every training image added (encoder vectors of scarfed chips, mirror TTA as
 shipped); and the CNNs train_compare.py trained (run from their ONNX files by OpenCV), one
-without and one with scarf augmentation in its batches.
+without and one with scarf augmentation in its batches. Results accumulate per fold in
+bench/results/degraded_slice.json, with each model's mean over the folds it was scored on.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from facegate.vision.embedders import OnnxCnnEmbedder, onnx_input_shape
 
 ROOT = Path(__file__).resolve().parents[1]
 SCARF_CACHE = ROOT / "out" / "degraded" / "scarf_vectors.npz"
+RESULTS = ROOT / "bench" / "results" / "degraded_slice.json"
 _encoder = DlibResnetEmbedder()  # the shipped setting, mirror TTA
 
 
@@ -168,8 +171,7 @@ def main() -> None:
             f"{100 * e['scarf on one image']:.2f} %",
         )
     Console().print(table)
-    out = {
-        "fold": args.fold,
+    fold_result = {
         "dev_fold": dev_fold,
         "pairs": len(test),
         "train_people": len(names),
@@ -179,9 +181,36 @@ def main() -> None:
         "models": results,
         "wall_seconds": round(time.perf_counter() - started, 1),
     }
-    path = ROOT / "bench" / "results" / "degraded_slice.json"
-    path.write_text(json.dumps(out, indent=2) + "\n")
-    Console().print(f"wrote {path}")
+    stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if "folds" not in stored:  # the one-fold layout of earlier runs
+        stored = {"folds": {str(stored["fold"]): stored}} if "fold" in stored else {"folds": {}}
+    folds = stored["folds"]
+    folds[str(args.fold)] = {**folds.get(str(args.fold), {}), **fold_result}
+    folds[str(args.fold)]["models"] = {**folds[str(args.fold)].get("models", {}), **results}
+    stored["mean_over_folds"] = mean_over_folds(folds)
+    RESULTS.write_text(json.dumps(stored, indent=2) + "\n")
+    for name, mean in stored["mean_over_folds"].items():
+        Console().print(
+            f"{name}: folds {','.join(mean['folds'])}: error clean {100 * mean['clean']:.2f} %, "
+            f"scarf on one image {100 * mean['scarf on one image']:.2f} %"
+        )
+    Console().print(f"wrote {RESULTS}")
+
+
+def mean_over_folds(folds: dict[str, dict]) -> dict[str, dict]:
+    """Return each model's mean error rates over the folds it was scored on."""
+    means: dict[str, dict] = {}
+    names = dict.fromkeys(name for result in folds.values() for name in result["models"])
+    for name in names:
+        runs = {f: r["models"][name]["error_rate"] for f, r in folds.items() if name in r["models"]}
+        means[name] = {
+            "folds": sorted(runs, key=int),
+            **{
+                part: round(float(np.mean([run[part] for run in runs.values()])), 4)
+                for part in ("clean", "scarf on one image")
+            },
+        }
+    return means
 
 
 if __name__ == "__main__":

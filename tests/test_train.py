@@ -236,12 +236,14 @@ def test_cli_trains_a_cnn_and_runs_it_as_the_embedder(
     data = folder_dataset(faces, tmp_path / "data")
     runner = CliRunner()
     out = tmp_path / "run"
+    (data / "Colin Powell" / "broken.jpg").write_bytes(b"\xff\xd8 not a whole jpeg")
     args = ["train", "--data", str(data), "--out", str(out), "--family", "cnn", "--epochs", "2"]
     small = ["--image-size", "32", "--width", "4", "--augment", "flip,sunglasses"]
     trained = runner.invoke(app, [*args, *small, "--dev-fraction", "0", "--json"])
     assert trained.exit_code == 0, trained.output
     summary = json.loads(trained.output.splitlines()[-1])
     assert summary["family"] == "cnn" and summary["model"].endswith("cnn.onnx")
+    assert summary["images"] == summary["images_with_a_face"] + 1  # the broken file, skipped
     spec = f"onnx:{out / 'cnn.onnx'}"
     db = str(tmp_path / "gallery.db")
     photo = str(faces["Colin Powell"][0])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facegate.errors import FacegateError
+from facegate.errors import FacegateError, ImageError
 from facegate.media import load_image
 from facegate.settings import VisionSettings
 
@@ -50,9 +50,11 @@ class EmbeddingSet:
         return self.subset(_of_people(self.labels, self.names, people))
 
     def save(self, path: Path) -> None:
-        """Write the set to an .npz file."""
+        """Write the set to an .npz file (written aside, then moved into place)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, vectors=self.vectors, labels=self.labels, names=np.array(self.names))
+        partial = path.with_suffix(".partial.npz")
+        np.savez(partial, vectors=self.vectors, labels=self.labels, names=np.array(self.names))
+        partial.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> EmbeddingSet:
@@ -118,7 +120,7 @@ def detect_chips(
     vision: VisionSettings | None = None,
     step: Callable[[], None] | None = None,
 ) -> ChipSet:
-    """Detect and align the centre face of every image; skip images with no face."""
+    """Detect and align the centre face of every image; skip unreadable or faceless images."""
     from facegate.vision import FacePipeline
 
     pipeline = FacePipeline(vision or VisionSettings(embedder="dlib"))
@@ -126,7 +128,10 @@ def detect_chips(
     for name, paths in people.items():
         found = 0
         for path in paths:
-            faces = pipeline.align(load_image(path), policy="center")
+            try:
+                faces = pipeline.align(load_image(path), policy="center")
+            except ImageError:  # unreadable, truncated or too large: counted, not fatal
+                faces = []
             if faces:
                 chips.append(faces[0])
                 labels.append(len(names))
