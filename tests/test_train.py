@@ -119,6 +119,7 @@ def test_cnn_trains_with_augmentation_and_exports_matching_onnx(tmp_path: Path) 
     for name in ("cnn.onnx", "checkpoint.pt", "curves.png", "summary.json"):
         assert (tmp_path / name).stat().st_size > 0
     assert summary["family"] == "cnn" and summary["dev_accuracy"] > 0.6
+    assert summary["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     embedder = onnx_embedder(tmp_path / "cnn.onnx", VisionSettings(tta_mirror=False))
     assert isinstance(embedder, OnnxCnnEmbedder) and embedder.name.startswith("onnx-cnn:")
     trainer = MetricTrainer(config, train)
@@ -255,3 +256,6 @@ def test_cli_trains_a_cnn_and_runs_it_as_the_embedder(
     assert json.loads(same.output.splitlines()[-1])["distance"] < 1e-3
     bad = runner.invoke(app, [*args, "--augment", "hat", "--json"])
     assert bad.exit_code == 2 and "unknown augmentation" in bad.output
+    if not torch.cuda.is_available():
+        no_gpu = runner.invoke(app, [*args, *small, "--device", "cuda", "--json"])
+        assert no_gpu.exit_code == 2 and "no CUDA GPU" in no_gpu.output

@@ -807,6 +807,9 @@ def train(
     ] = 64,
     width: Annotated[int, typer.Option(min=4, help="cnn: channels of the first stage.")] = 16,
     learning_rate: Annotated[float, typer.Option(min=0.0)] = 1e-3,
+    device: Annotated[
+        str, typer.Option(help="auto (a CUDA GPU when torch finds one, else the CPU), cpu, cuda.")
+    ] = "auto",
     overfit_batch: Annotated[
         bool, typer.Option("--overfit-batch", help="Only drive the loss on one batch to ~0.")
     ] = False,
@@ -837,6 +840,8 @@ def train(
         unknown = sorted(set(augments) - AUGMENTS.keys())
         if unknown:
             raise ValueError(f"unknown augmentation {unknown}; known: {', '.join(AUGMENTS)}")
+        if device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"--device must be auto, cpu or cuda, not {device!r}")
         if image_size % 8:
             raise ValueError(f"--image-size must be a multiple of 8, not {image_size}")
         config = MetricConfig(
@@ -860,6 +865,7 @@ def train(
             overfit=overfit_batch,
             resume=resume,
             quiet=as_json,
+            device=device,
         )
         if as_json:
             _emit(result)

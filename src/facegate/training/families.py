@@ -59,12 +59,13 @@ def _embed_rows(
 ) -> np.ndarray:
     """Return unit vectors of the rows in batches, eval mode, no gradients."""
     rows = np.arange(len(data)) if index is None else index
+    device = next(model.parameters()).device
     model.eval()
     parts = []
     with torch.no_grad():
         for start in range(0, len(rows), EMBED_BATCH):
             batch = family.inputs(data, rows[start : start + EMBED_BATCH], train=False)
-            parts.append(unit(model, batch).numpy())
+            parts.append(unit(model, batch.to(device)).cpu().numpy())
     return np.concatenate(parts) if parts else np.zeros((0, 128), np.float32)
 
 
@@ -88,8 +89,8 @@ class HeadFamily:
         return _embed_rows(self, model, data, index)
 
     def export(self, model: nn.Module, path: Path) -> None:
-        """Write the head to ONNX."""
-        export_onnx(model, path)
+        """Write the head to ONNX (from the CPU)."""
+        export_onnx(model.cpu(), path)
 
     def state(self) -> dict:
         """The head draws no random numbers of its own."""
@@ -138,8 +139,8 @@ class CnnFamily:
         return _embed_rows(self, model, data, index)
 
     def export(self, model: nn.Module, path: Path) -> None:
-        """Write the CNN to ONNX."""
-        export_cnn(model, path)
+        """Write the CNN to ONNX (from the CPU)."""
+        export_cnn(model.cpu(), path)
 
     def state(self) -> dict:
         """Return the augmentation random state."""

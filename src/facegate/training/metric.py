@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from rich.progress import Progress
 
+from facegate.errors import FacegateError
 from facegate.training.families import CnnFamily, Family, HeadFamily
 from facegate.training.head import unit
 from facegate.training.identities import ChipSet, EmbeddingSet
@@ -46,6 +47,15 @@ class MetricConfig:
     augment_probability: float = 0.5
     size: int = 64  # cnn input side in pixels
     width: int = 16  # cnn channels of the first stage
+
+
+def training_device(wanted: str = "auto") -> torch.device:
+    """Return the device to train on: a CUDA GPU when one exists (auto), else the CPU."""
+    if wanted == "auto":
+        wanted = "cuda" if torch.cuda.is_available() else "cpu"
+    if wanted == "cuda" and not torch.cuda.is_available():
+        raise FacegateError("--device cuda: torch finds no CUDA GPU on this machine")
+    return torch.device(wanted)
 
 
 def make_family(config: MetricConfig) -> Family:
@@ -95,14 +105,19 @@ def verification_accuracy(vectors: np.ndarray, labels: np.ndarray, pairs: int = 
 class MetricTrainer:
     """Owns the model, the loss (and ArcFace classifier), the optimiser and the sampler."""
 
-    def __init__(self, config: MetricConfig, train: TrainingData) -> None:
+    def __init__(
+        self, config: MetricConfig, train: TrainingData, device: str | torch.device = "cpu"
+    ) -> None:
         torch.manual_seed(config.seed)
         self.config = config
         self.train_set = train
+        self.device = torch.device(device)
         self.family = make_family(config)
-        self.model = self.family.build(train)
+        self.model = self.family.build(train).to(self.device)
         self.arcface = (
-            ArcFaceHead(self.model.dim, len(train.names), config.arc_scale, config.arc_margin)
+            ArcFaceHead(self.model.dim, len(train.names), config.arc_scale, config.arc_margin).to(
+                self.device
+            )
             if config.loss == "arcface"
             else None
         )
@@ -142,7 +157,7 @@ class MetricTrainer:
         """Return the input and label tensors of these rows of the training (or given) set."""
         data = data or self.train_set
         inputs = self.family.inputs(data, index, train=train and data is self.train_set)
-        return inputs, torch.from_numpy(data.labels[index])
+        return inputs.to(self.device), torch.from_numpy(data.labels[index]).to(self.device)
 
     def dev_loss(self, dev: TrainingData, batches: int = 8) -> float:
         """Return the mean triplet loss on fixed P x K batches of the dev set."""
@@ -201,7 +216,7 @@ class MetricTrainer:
 
     def load(self, path: Path) -> None:
         """Continue from a checkpoint written by save (same data and loss)."""
-        state = torch.load(path, weights_only=False)
+        state = torch.load(path, weights_only=False, map_location=self.device)
         self.model.load_state_dict(state["model"])
         if self.arcface is not None:
             self.arcface.load_state_dict(state["arcface"])
@@ -220,14 +235,19 @@ def train_model(
     out: Path,
     resume: bool = False,
     quiet: bool = False,
+    device: str = "auto",
 ) -> dict[str, Any]:
-    """Train (or resume) a model, checkpoint each epoch, export ONNX and curves; return figures."""
+    """Train (or resume) a model, checkpoint each epoch, export ONNX and curves; return figures.
+
+    device: 'auto' (a CUDA GPU when torch finds one, else the CPU), 'cpu' or 'cuda'. Resume is
+    bit-identical on the CPU; on a GPU, cuDNN kernels need not be deterministic.
+    """
     from facegate.training.curves import save_curves
 
     # a tiny MLP: one thread beats two fighting for a core; a CNN uses them all
     torch.set_num_threads(1 if config.family == "head" else os.cpu_count() or 1)
     out.mkdir(parents=True, exist_ok=True)
-    trainer = MetricTrainer(config, train)
+    trainer = MetricTrainer(config, train, training_device(device))
     if resume and (out / CHECKPOINT).exists():
         trainer.load(out / CHECKPOINT)
     remaining = max(0, config.epochs - trainer.epoch)
@@ -245,6 +265,7 @@ def train_model(
     summary = {
         "model": str(model),
         "family": config.family,
+        "device": str(trainer.device),
         "epochs": trainer.epoch,
         "train_people": len(train.names),
         "train_rows": len(train),

@@ -22,7 +22,13 @@ from facegate.training.identities import (
     read_people_folds,
     split_people,
 )
-from facegate.training.metric import MetricConfig, TrainingData, overfit_batch, train_model
+from facegate.training.metric import (
+    MetricConfig,
+    TrainingData,
+    overfit_batch,
+    train_model,
+    training_device,
+)
 from facegate.vision.embedders import OnnxHeadEmbedder, onnx_embedder
 
 MIN_TABLE_PEOPLE = 30  # fewer dev people give too few impostor pairs for a 1:N table
@@ -99,8 +105,10 @@ def run_training(
     overfit: bool = False,
     resume: bool = False,
     quiet: bool = False,
+    device: str = "auto",
 ) -> dict[str, Any]:
     """Train a head or CNN on data (or only prove it can overfit one batch); return figures."""
+    training_device(device)  # no GPU where one is asked for: say so before any work
     people = training_people(data, people_folds, test_fold)
     chips = chips_for(people, out, quiet)
     if len(chips.names) < 2:
@@ -122,7 +130,7 @@ def run_training(
         train, dev = train_chips, dev_chips
     if overfit:
         return {"overfit_batch": overfit_batch(train, config)}
-    summary = train_model(train, dev, config, out, resume, quiet)
+    summary = train_model(train, dev, config, out, resume, quiet, device)
     summary["impostor_table"] = impostor_table(Path(summary["model"]), dev, data)
     summary["images_with_a_face"] = len(chips)
     summary["images"] = sum(len(paths) for paths in people.values())
