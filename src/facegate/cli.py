@@ -821,7 +821,15 @@ def train(
         typer.Option(help="LFW View 2 people.txt: train without the people of --test-fold."),
     ] = None,
     test_fold: Annotated[int | None, typer.Option(min=0, max=9)] = None,
-    dev_fraction: Annotated[float, typer.Option(min=0.0, max=0.5)] = 0.1,
+    dev_fraction: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.5,
+            help="Share of the people held out for dev curves; 30+ dev people also fit the "
+            "model's own 1:N impostor table (MODEL.impostor.json).",
+        ),
+    ] = 0.1,
     seed: int = 0,
     as_json: JsonOpt = False,
 ) -> None:
