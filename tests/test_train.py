@@ -65,6 +65,20 @@ def folder_dataset(faces: dict[str, list[Path]], data: Path) -> Path:
 CNN = {"family": "cnn", "size": 32, "width": 4, "p": 6, "k": 4}
 
 
+def test_labelled_sets_subset_renumber_and_round_trip(tmp_path: Path) -> None:
+    """of_people keeps those people, renumbers labels 0..k-1; save/load gives the same set."""
+    for data in (generated(5, 3, 0), generated_chips(5, 3, 0)):
+        picked = data.of_people(["person3", "person1"])
+        assert picked.names == ("person1", "person3") and len(picked) == 6
+        assert set(picked.labels) == {0, 1}
+        assert np.array_equal(picked.rows(), data.rows()[np.isin(data.labels, [1, 3])])
+        picked.save(tmp_path / "set.npz")
+        again = type(data).load(tmp_path / "set.npz")
+        assert again.names == picked.names and np.array_equal(again.labels, picked.labels)
+        assert np.array_equal(again.rows(), picked.rows())
+        assert again.rows().dtype == data.rows().dtype
+
+
 def test_pk_sampler_gives_p_people_k_samples_each() -> None:
     """Each batch holds P distinct identities with K rows of each."""
     data = generated(10, 5, seed=0)

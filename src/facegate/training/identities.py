@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, Self
 
 import numpy as np
 
@@ -15,92 +16,77 @@ from facegate.settings import VisionSettings
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
-def _kept(labels: np.ndarray, names: tuple[str, ...], mask: np.ndarray):
-    """Return the labels of the masked rows renumbered 0..k-1, and the names of those k people."""
-    kept = np.unique(labels[mask])
-    remap = np.full(len(names), -1, dtype=np.int64)
-    remap[kept] = np.arange(len(kept))
-    return remap[labels[mask]], tuple(names[i] for i in kept)
+class LabelledRows:
+    """Rows (vectors or chips) with an identity label each; names[label] is the person's folder.
 
+    Subclasses are frozen dataclasses whose first field holds the rows (named by ROWS).
+    """
 
-def _of_people(labels: np.ndarray, names: tuple[str, ...], people: Iterable[str]) -> np.ndarray:
-    """Return the row mask of these people."""
-    wanted = set(people)
-    return np.array([name in wanted for name in names], dtype=bool)[labels]
-
-
-@dataclass(frozen=True)
-class EmbeddingSet:
-    """Unit vectors with an identity label each; names[label] is the person's folder name."""
-
-    vectors: np.ndarray  # (N, dim) float32
+    ROWS: ClassVar[str]
+    DTYPE: ClassVar[type]
     labels: np.ndarray  # (N,) int64
     names: tuple[str, ...]
 
+    def rows(self) -> np.ndarray:
+        """Return the rows."""
+        return getattr(self, self.ROWS)
+
     def __len__(self) -> int:
-        """Return the number of vectors."""
+        """Return the number of rows."""
         return len(self.labels)
 
-    def subset(self, mask: np.ndarray) -> EmbeddingSet:
+    def subset(self, mask: np.ndarray) -> Self:
         """Return the rows where mask is true, labels renumbered 0..k-1 over the people kept."""
-        return EmbeddingSet(self.vectors[mask], *_kept(self.labels, self.names, mask))
+        kept = np.unique(self.labels[mask])
+        remap = np.full(len(self.names), -1, dtype=np.int64)
+        remap[kept] = np.arange(len(kept))
+        names = tuple(self.names[i] for i in kept)
+        return type(self)(self.rows()[mask], remap[self.labels[mask]], names)  # type: ignore[call-arg]
 
-    def of_people(self, people: Iterable[str]) -> EmbeddingSet:
+    def of_people(self, people: Iterable[str]) -> Self:
         """Return the rows of these people only."""
-        return self.subset(_of_people(self.labels, self.names, people))
+        wanted = set(people)
+        return self.subset(np.array([name in wanted for name in self.names], bool)[self.labels])
 
     def save(self, path: Path) -> None:
         """Write the set to an .npz file (written aside, then moved into place)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial.npz")
-        np.savez(partial, vectors=self.vectors, labels=self.labels, names=np.array(self.names))
+        arrays = {self.ROWS: self.rows(), "labels": self.labels, "names": np.array(self.names)}
+        np.savez(partial, **arrays)
         partial.replace(path)
 
     @classmethod
-    def load(cls, path: Path) -> EmbeddingSet:
+    def load(cls, path: Path) -> Self:
         """Read a set written by save."""
         with np.load(path) as data:
-            return cls(
-                data["vectors"].astype(np.float32),
+            return cls(  # type: ignore[call-arg]
+                data[cls.ROWS].astype(cls.DTYPE),
                 data["labels"].astype(np.int64),
                 tuple(str(n) for n in data["names"]),
             )
 
 
 @dataclass(frozen=True)
-class ChipSet:
-    """Aligned 150 px face chips (RGB uint8) with an identity label each."""
+class EmbeddingSet(LabelledRows):
+    """Unit vectors of the shipped encoder (or a model), one per labelled image."""
 
-    chips: np.ndarray  # (N, 150, 150, 3) uint8
-    labels: np.ndarray  # (N,) int64
+    ROWS: ClassVar[str] = "vectors"
+    DTYPE: ClassVar[type] = np.float32
+    vectors: np.ndarray  # (N, dim) float32
+    labels: np.ndarray
     names: tuple[str, ...]
 
-    def __len__(self) -> int:
-        """Return the number of chips."""
-        return len(self.labels)
 
-    def subset(self, mask: np.ndarray) -> ChipSet:
-        """Return the rows where mask is true, labels renumbered 0..k-1 over the people kept."""
-        return ChipSet(self.chips[mask], *_kept(self.labels, self.names, mask))
+@dataclass(frozen=True)
+class ChipSet(LabelledRows):
+    """Aligned 150 px face chips (RGB uint8), one per labelled image."""
 
-    def of_people(self, people: Iterable[str]) -> ChipSet:
-        """Return the rows of these people only."""
-        return self.subset(_of_people(self.labels, self.names, people))
-
-    def save(self, path: Path) -> None:
-        """Write the set to an .npz file (written aside, then moved into place)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial.npz")
-        np.savez(partial, chips=self.chips, labels=self.labels, names=np.array(self.names))
-        partial.replace(path)
-
-    @classmethod
-    def load(cls, path: Path) -> ChipSet:
-        """Read a set written by save."""
-        with np.load(path) as data:
-            return cls(
-                data["chips"], data["labels"].astype(np.int64), tuple(str(n) for n in data["names"])
-            )
+    ROWS: ClassVar[str] = "chips"
+    DTYPE: ClassVar[type] = np.uint8
+    chips: np.ndarray  # (N, 150, 150, 3) uint8
+    labels: np.ndarray
+    names: tuple[str, ...]
 
 
 def identity_folders(root: Path, min_images: int = 1) -> dict[str, list[Path]]:
