@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -128,11 +128,19 @@ def tail_path(model: Path) -> Path:
     return model.with_suffix(".impostor.json")
 
 
+@lru_cache(maxsize=16)
+def _table_at(path: Path, modified_ns: int) -> ImpostorTail:
+    """Return the table in a file, read once per version of it (decisions call this often)."""
+    return ImpostorTail.load(path)
+
+
 def embedder_tail(embedder: str, model: Path | None) -> ImpostorTail | None:
     """Return the impostor table of this embedder (shipped, or beside its model), if any."""
-    tail = shipped_tail() if model is None else None
-    if model is not None and tail_path(model).is_file():
-        tail = ImpostorTail.load(tail_path(model))
+    if model is None:
+        tail = shipped_tail()
+    else:
+        path = tail_path(model)
+        tail = _table_at(path, path.stat().st_mtime_ns) if path.is_file() else None
     return tail if tail is not None and tail.embedder == embedder else None
 
 

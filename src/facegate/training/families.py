@@ -84,7 +84,9 @@ class HeadFamily:
         """Return the rows' vectors."""
         return torch.from_numpy(data.vectors[index])
 
-    def embed(self, model: nn.Module, data: EmbeddingSet, index: np.ndarray | None = None):
+    def embed(
+        self, model: nn.Module, data: EmbeddingSet, index: np.ndarray | None = None
+    ) -> np.ndarray:
         """Return the head's unit vectors of these rows."""
         return _embed_rows(self, model, data, index)
 
@@ -134,7 +136,7 @@ class CnnFamily:
         chips = [self.augmented(data.chips[i]) if train else data.chips[i] for i in index]
         return torch.from_numpy(cnn_input(chips, self.size))
 
-    def embed(self, model: nn.Module, data: ChipSet, index: np.ndarray | None = None):
+    def embed(self, model: nn.Module, data: ChipSet, index: np.ndarray | None = None) -> np.ndarray:
         """Return the CNN's unit vectors of these rows."""
         return _embed_rows(self, model, data, index)
 
