@@ -10,6 +10,7 @@ from test_cli import facegate, lines
 
 from facegate.errors import SettingsError
 from facegate.vision.embed import DlibResnetEmbedder
+from facegate.vision.embed_onnx import OnnxDlibEmbedder
 from facegate.vision.specs import EmbedderSpecError, build_embedder
 
 
@@ -20,8 +21,12 @@ def test_specs_name_the_shipped_variants() -> None:
         ("dlib-jitter10", True, 10),
     ):
         embedder = build_embedder(spec)
-        assert isinstance(embedder, DlibResnetEmbedder)
+        assert isinstance(embedder, OnnxDlibEmbedder)  # the default engine
         assert (embedder.mirror, embedder.jitters) == (mirror, jitters)
+        native = build_embedder("native-" + spec)
+        assert isinstance(native, DlibResnetEmbedder)
+        assert (native.mirror, native.jitters) == (mirror, jitters)
+        assert native.name == embedder.name
     assert build_embedder("default").name == "dlib-resnet-v1"
 
 

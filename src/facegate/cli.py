@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from facegate import api
+from facegate.cli_models import models_app
 from facegate.errors import FacegateError
 from facegate.settings import Settings, load_settings
 
@@ -38,6 +39,7 @@ app.add_typer(people_app, name="people")
 app.add_typer(eval_app, name="eval")
 app.add_typer(alarms_app, name="alarms")
 app.add_typer(keys_app, name="keys")
+app.add_typer(models_app, name="models")
 
 console = Console()
 
@@ -686,7 +688,8 @@ def serve(
         settings = _settings(config)
         service = create_app(settings, db)
         warm_up(
-            cnn="cnn" in settings.vision.fallback_detectors or settings.vision.detector == "cnn"
+            cnn="cnn" in settings.vision.fallback_detectors or settings.vision.detector == "cnn",
+            native_encoder=settings.vision.embedder_engine == "dlib",
         )
         uvicorn.run(
             service,

@@ -82,6 +82,20 @@ class VisionSettings(_Section):
         ge=0.0,
         description="Chips whose Laplacian variance is below this are refused for enrollment.",
     )
+    embedder_engine: Literal["onnx", "dlib"] = Field(
+        "onnx",
+        description="What runs the shipped dlib ResNet: 'onnx' (facegate's own conversion of "
+        "the same weights, run by ONNX Runtime; equal vectors, ~20x faster) or 'dlib' (dlib's "
+        "native code).",
+    )
+    onnx_threads: int = Field(
+        1, ge=1, le=64, description="ONNX Runtime intra-op threads per model session."
+    )
+    model_cache_dir: Path | None = Field(
+        None,
+        description="Where converted and unpacked model files are kept (default: the user "
+        "cache dir / models); `facegate models prepare` fills it.",
+    )
 
     @field_validator("embedder")
     @classmethod

@@ -54,7 +54,7 @@ def _read(path: Path) -> tuple[bytes, cv2.dnn.Net]:
 class OnnxHeadEmbedder:
     """The dlib encoder, then a trained ONNX head run by OpenCV, unit-normalised."""
 
-    def __init__(self, path: Path, encoder: DlibResnetEmbedder) -> None:
+    def __init__(self, path: Path, encoder: Embedder) -> None:
         model, self.net = _read(path)
         self.model_path = path
         self.encoder = encoder
@@ -113,7 +113,7 @@ def onnx_embedder(path: Path, settings: VisionSettings) -> Embedder:
     except Exception as exc:  # onnx raises its own DecodeError types
         raise SettingsError(f"{path}: not an ONNX model ({exc})") from exc
     if len(shape) == 2 and shape[1] == DlibResnetEmbedder.dim:
-        return OnnxHeadEmbedder(path, DlibResnetEmbedder(settings.tta_mirror, settings.jitters))
+        return OnnxHeadEmbedder(path, dlib_encoder(settings))
     if len(shape) == 4 and shape[1] == 3 and isinstance(shape[2], int) and shape[2] == shape[3]:
         return OnnxCnnEmbedder(path, shape[2], settings.tta_mirror)
     raise SettingsError(
@@ -121,8 +121,21 @@ def onnx_embedder(path: Path, settings: VisionSettings) -> Embedder:
     )
 
 
+def dlib_encoder(
+    settings: VisionSettings, mirror: bool | None = None, jitters: int | None = None
+) -> Embedder:
+    """Return the shipped dlib ResNet on the configured engine (TTA as given, else as set)."""
+    mirror = settings.tta_mirror if mirror is None else mirror
+    jitters = settings.jitters if jitters is None else jitters
+    if settings.embedder_engine == "dlib":
+        return DlibResnetEmbedder(mirror, jitters)
+    from facegate.vision.embed_onnx import OnnxDlibEmbedder
+
+    return OnnxDlibEmbedder(mirror, jitters, settings.onnx_threads, settings.model_cache_dir)
+
+
 def build_embedder(settings: VisionSettings) -> Embedder:
     """Return the embedder settings.embedder names: 'dlib' or 'onnx:PATH'."""
     if settings.embedder == "dlib":
-        return DlibResnetEmbedder(settings.tta_mirror, settings.jitters)
+        return dlib_encoder(settings)
     return onnx_embedder(Path(settings.embedder.removeprefix("onnx:")).expanduser(), settings)

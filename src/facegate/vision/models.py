@@ -35,10 +35,11 @@ def resnet_encoder() -> Any:
     return dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())
 
 
-def warm_up(cnn: bool) -> None:
-    """Load every model a pipeline uses now (the CNN detector only when asked), not on first use."""
+def warm_up(cnn: bool, native_encoder: bool = True) -> None:
+    """Load the dlib models a pipeline uses now (CNN, native encoder: when asked), not later."""
     hog_detector()
     shape_predictor_5()
-    resnet_encoder()
+    if native_encoder:
+        resnet_encoder()
     if cnn:
         cnn_detector()
