@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	$(BIN)/facegate models prepare
 	touch $(STAMP)
 
 # Debian packages the tests need (an MQTT broker); `make demo` does not need them.

@@ -27,26 +27,29 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FACEGATE_DATA", ROOT.parent / "shared" / "datasets"))
 
 
+def _with(settings: Settings, **vision: object) -> Settings:
+    """Return settings with some vision settings changed."""
+    return settings.model_copy(update={"vision": settings.vision.model_copy(update=vision)})
+
+
 def configurations(sweep: bool) -> dict[str, Settings]:
     """Return the named settings to compare, baseline first and facegate's default last."""
     default = load_settings(environ={})
-    baseline = default.model_copy(
-        update={
-            "vision": default.vision.model_copy(
-                update={"fallback_detectors": (), "tta_mirror": False}
-            )
-        }
+    baseline = _with(
+        default, detector="hog", fallback_detectors=(), tta_mirror=False, embedder_engine="dlib"
     )
-    configs = {"baseline: HOG up1, 5-pt, no TTA (face_recognition)": baseline}
+    configs = {"baseline: HOG up1, 5-pt, native dlib, no TTA (face_recognition)": baseline}
     if sweep:
-        configs["+ fallback detectors (HOG up2, CNN)"] = baseline.model_copy(
-            update={
-                "vision": baseline.vision.model_copy(update={"fallback_detectors": ("hog2", "cnn")})
-            }
+        onnx = _with(baseline, embedder_engine="onnx")
+        configs["+ dlib ResNet on ONNX Runtime"] = onnx
+        configs["+ YuNet, its box squared (no mapping)"] = _with(
+            onnx, detector="yunet", yunet_box_scale=1.0, yunet_box_shift=0.0
         )
-        configs["+ mirror TTA only"] = baseline.model_copy(
-            update={"vision": baseline.vision.model_copy(update={"tta_mirror": True})}
+        configs["+ YuNet, box mapped dlib-like"] = _with(onnx, detector="yunet")
+        configs["+ mirror TTA (= facegate default)"] = _with(
+            onnx, detector="yunet", tta_mirror=True
         )
+        configs["+ jitter 10"] = _with(default, jitters=10)
     configs["facegate default"] = default
     return configs
 

@@ -181,6 +181,20 @@ def test_ready_once_enough_candidates_were_seen() -> None:
     assert frames.best() == [5, 4, 3]
 
 
+def test_ready_as_soon_as_best_k_frames_are_good_enough() -> None:
+    settings = SelectSettings(best_k=3, min_candidates=10, good_score=0.8, window_seconds=2.0)
+    frames: BestFrames[int] = BestFrames(settings)
+    for i, score in enumerate((0.9, 0.5, 0.95)):
+        frames.add(i, score, i / 25, 80)
+    assert not frames.ready(0.1)  # three frames, but one of them is poor
+    frames.add(3, 0.85, 0.12, 80)
+    assert frames.ready(0.12) and frames.best() == [2, 0, 3]
+    never: BestFrames[int] = BestFrames(settings.model_copy(update={"good_score": 1.01}))
+    for i in range(5):
+        never.add(i, 1.0, i / 25, 80)
+    assert not never.ready(0.2)
+
+
 def test_ready_when_the_window_elapses_and_later_frames_are_refused() -> None:
     frames: BestFrames[int] = BestFrames(SelectSettings(best_k=5, window_seconds=2.0))
     frames.add(0, 0.3, 1.0, 80)

@@ -12,7 +12,7 @@ from facegate.settings import load_settings
 
 def test_defaults_without_file_or_env() -> None:
     settings = load_settings(environ={})
-    assert settings.vision.detector == "hog" and settings.vision.tta_mirror
+    assert settings.vision.detector == "yunet" and settings.vision.tta_mirror
     assert 0.3 < settings.decide.threshold < 0.6 and settings.db is None
 
 

@@ -36,12 +36,19 @@ class MediaSettings(_Section):
 class VisionSettings(_Section):
     """Face detection, alignment and embedding."""
 
-    detector: Literal["hog", "cnn"] = Field("hog", description="Primary face detector.")
+    detector: Literal["yunet", "hog", "cnn"] = Field(
+        "yunet",
+        description="Primary face detector: 'yunet' (a small CNN with landmarks, via OpenCV; "
+        "its model is unpacked by `facegate models prepare`), 'hog' (dlib's HOG) or 'cnn' "
+        "(dlib's MMOD CNN, about 1 s per small image).",
+    )
     upsample: int = Field(1, ge=0, le=3, description="Times the image is upsampled for detection.")
     fallback_detectors: tuple[Literal["hog2", "cnn"], ...] = Field(
-        ("hog2", "cnn"),
+        (),
         description="Detectors tried in turn when the primary finds no face: 'hog2' = HOG at "
-        "upsample+1, 'cnn' = dlib's CNN (about 1 s per small image; keep it out of live loops).",
+        "upsample+1, 'cnn' = dlib's CNN (about 1 s per small image, 20-35 s on a large blank "
+        "one; keep it out of live loops and the service). None by default: YuNet finds the "
+        "faces these found for HOG.",
     )
     detect_max_side: int = Field(
         800,
@@ -90,6 +97,23 @@ class VisionSettings(_Section):
     )
     onnx_threads: int = Field(
         1, ge=1, le=64, description="ONNX Runtime intra-op threads per model session."
+    )
+    yunet_min_score: float = Field(
+        0.6, ge=0.0, le=1.0, description="YuNet detections scoring below this are discarded."
+    )
+    yunet_nms: float = Field(
+        0.3, ge=0.0, le=1.0, description="YuNet's non-maximum suppression IoU threshold."
+    )
+    yunet_box_scale: float = Field(
+        1.14,
+        gt=0.0,
+        description="Side of the dlib-like square made from a YuNet box, in YuNet box widths "
+        "(HOG's box side over YuNet's width, median on 296 LFW faces).",
+    )
+    yunet_box_shift: float = Field(
+        0.04,
+        description="The square's centre sits this many YuNet box heights below the box's "
+        "centre (median on the same LFW faces).",
     )
     model_cache_dir: Path | None = Field(
         None,
@@ -203,6 +227,13 @@ class SelectSettings(_Section):
         description="Decide before the window ends once this many usable frames were seen "
         "(the best_k are chosen among them).",
     )
+    good_score: float = Field(
+        0.8,
+        ge=0.0,
+        description="Decide as soon as best_k frames each score at least this (frame score "
+        "0..1: sharpness, pose, size, exposure), before min_candidates or the window; above "
+        "1 turns the early decision off.",
+    )
     fusion: Literal["mean_embedding", "mean_best", "median", "vote"] = Field(
         "mean_embedding",
         description="How the best frames become one decision: identify the mean of their "
@@ -253,10 +284,10 @@ class LoopSettings(_Section):
         "1080p: 26.5 instead of 22.0 frames/s, bench/loop.py).",
     )
     detect_every: int = Field(
-        3,
+        1,
         ge=1,
-        description="Run the face detector on every n-th frame past the gate (HOG is the loop's "
-        "largest cost); the tracker bridges the frames between.",
+        description="Run the face detector on every n-th frame past the gate; the tracker "
+        "bridges the frames between. 1 (every frame) with YuNet; HOG needed 3 to keep up.",
     )
     retry_margin: float = Field(
         0.05,

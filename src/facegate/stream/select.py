@@ -197,8 +197,11 @@ class BestFrames(Generic[T]):
         return True
 
     def ready(self, timestamp: float) -> bool:
-        """Return whether min_candidates usable frames were seen or the window has passed."""
+        """Return whether best_k good frames, or min_candidates frames, were seen or time is up."""
         if self._seen >= max(self.settings.min_candidates, self.settings.best_k):
+            return True
+        full = len(self._frames) == self.settings.best_k
+        if full and self._frames[-1].score >= self.settings.good_score:
             return True
         return bool(self._frames) and self._window_over(timestamp, inclusive=True)
 

@@ -1,4 +1,4 @@
-"""Face detectors (dlib HOG and CNN), a fallback chain, and the several-faces policy."""
+"""Face detectors (YuNet, dlib HOG and CNN), a fallback chain, and the several-faces policy."""
 
 from __future__ import annotations
 
@@ -107,7 +107,18 @@ def build_detector(settings: VisionSettings) -> Detector:
     """Return the detector (with its fallbacks, in order) that the settings describe."""
     score = settings.min_detection_score
     primary: Detector
-    if settings.detector == "cnn":
+    if settings.detector == "yunet":
+        from facegate.vision.detect_yunet import YunetDetector
+        from facegate.vision.model_files import yunet_onnx
+
+        primary = YunetDetector(
+            yunet_onnx(settings.model_cache_dir),
+            settings.yunet_min_score,
+            settings.yunet_nms,
+            settings.yunet_box_scale,
+            settings.yunet_box_shift,
+        )
+    elif settings.detector == "cnn":
         primary = CnnDetector(settings.upsample, score)
     else:
         primary = HogDetector(settings.upsample, score)

