@@ -56,7 +56,8 @@ EmbedderOpt = Annotated[
     str | None,
     typer.Option(
         "--embedder",
-        help="'dlib' or 'onnx:PATH' (a head or CNN from `facegate train`); default: settings.",
+        help="'dlib', 'onnx:PATH' (a head or CNN from `facegate train`) or 'onnx-arcface:PATH' "
+        "(your ArcFace-style 112 px model); default: settings.",
     ),
 ]
 
@@ -238,7 +239,8 @@ def eval_pairs(
         typer.Option(
             "--embedder",
             help="Embedder to evaluate; repeat to compare several side by side. "
-            "default (as the settings say), dlib, dlib-nomirror, dlib-jitter10, onnx:PATH.",
+            "default (as the settings say), dlib, dlib-nomirror, dlib-jitter10 (native-dlib... "
+            "on dlib's own code), onnx:PATH, onnx-arcface:PATH.",
         ),
     ] = None,
     roc: Annotated[Path | None, typer.Option("--roc", help="Write a ROC plot PNG here.")] = None,

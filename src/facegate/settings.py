@@ -76,10 +76,11 @@ class VisionSettings(_Section):
     )
     embedder: str = Field(
         "dlib",
-        description="The embedder: 'dlib' (the shipped encoder) or 'onnx:PATH' (a model "
+        description="The embedder: 'dlib' (the shipped encoder), 'onnx:PATH' (a model "
         "trained by `facegate train`: a head after the shipped encoder, or a small CNN on the "
-        "aligned chip; told apart by the model's input). Vectors of different embedders are "
-        "never compared.",
+        "aligned chip; told apart by the model's input) or 'onnx-arcface:PATH' (your own "
+        "ArcFace-style model: 112x112, 5-point aligned, InsightFace template). Vectors of "
+        "different embedders are never compared.",
     )
     min_face_px: int = Field(
         40, ge=1, description="Faces narrower than this are refused for enrollment."
@@ -124,9 +125,12 @@ class VisionSettings(_Section):
     @field_validator("embedder")
     @classmethod
     def _embedder_spec(cls, value: str) -> str:
-        """Accept 'dlib' or 'onnx:PATH'."""
-        if value != "dlib" and not (value.startswith("onnx:") and len(value) > 5):
-            raise ValueError(f"embedder must be 'dlib' or 'onnx:PATH', not {value!r}")
+        """Accept 'dlib', 'onnx:PATH' or 'onnx-arcface:PATH'."""
+        prefix = next((p for p in ("onnx:", "onnx-arcface:") if value.startswith(p)), None)
+        if value != "dlib" and not (prefix and len(value) > len(prefix)):
+            raise ValueError(
+                f"embedder must be 'dlib', 'onnx:PATH' or 'onnx-arcface:PATH', not {value!r}"
+            )
         return value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from facegate.gallery.cache import CachedGallery, EmbeddingCache
 from facegate.monitor.events import EventLog
 from facegate.service.keys import KeyStore
 from facegate.settings import Settings
+from facegate.vision.pipeline import is_thread_safe
 
 
 @dataclass(frozen=True)
@@ -26,13 +28,17 @@ class Resources:
     """Connections per worker thread (sqlite3 objects stay in their thread), shared locks.
 
     dlib's HOG detector gives wrong boxes when two threads run it at once (measured: 15 of 40
-    concurrent detections differed), so every face-model call holds `vision_lock`.
+    concurrent detections differed), so every face-model call holds `vision_lock`; with the
+    default YuNet + ONNX Runtime pipeline (thread-safe) that lock is a no-op, so one slow
+    request no longer holds up every other door.
     """
 
     def __init__(self, settings: Settings, paths: ServicePaths) -> None:
         self.settings = settings
         self.paths = paths
-        self.vision_lock = threading.Lock()
+        self.vision_lock: AbstractContextManager[object] = (
+            nullcontext() if is_thread_safe(settings.vision) else threading.Lock()
+        )
         self.event_lock = threading.Lock()
         self._local = threading.local()
         self.gallery()  # create the schemas now, so a bad path fails at start-up

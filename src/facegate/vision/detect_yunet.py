@@ -41,9 +41,15 @@ class YunetDetector:
         """Return this thread's detector, set to the image size."""
         detector = getattr(self._local, "detector", None)
         if detector is None:
-            detector = cv2.FaceDetectorYN.create(
-                str(self.model), "", (width, height), self.min_score, self.nms, 5000
-            )
+            # OpenCV 5 warns on stderr that its new graph engine ignores the target it sets
+            level = cv2.utils.logging.getLogLevel()
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+            try:
+                detector = cv2.FaceDetectorYN.create(
+                    str(self.model), "", (width, height), self.min_score, self.nms, 5000
+                )
+            finally:
+                cv2.utils.logging.setLogLevel(level)
             self._local.detector = detector
         detector.setInputSize((width, height))
         return detector

@@ -134,8 +134,24 @@ def dlib_encoder(
     return OnnxDlibEmbedder(mirror, jitters, settings.onnx_threads, settings.model_cache_dir)
 
 
+ARCFACE_PREFIX = "onnx-arcface:"
+
+
+def arcface_embedder(path: Path, settings: VisionSettings) -> Embedder:
+    """Return a user's ArcFace-style ONNX model (112 px, 5-point aligned) as an embedder."""
+    from facegate.vision.detect_yunet import YunetDetector
+    from facegate.vision.embed_arcface import OnnxArcfaceEmbedder
+    from facegate.vision.model_files import yunet_onnx
+
+    points = YunetDetector(yunet_onnx(settings.model_cache_dir), settings.yunet_min_score)
+    return OnnxArcfaceEmbedder(path, points, settings.onnx_threads, settings.tta_mirror)
+
+
 def build_embedder(settings: VisionSettings) -> Embedder:
-    """Return the embedder settings.embedder names: 'dlib' or 'onnx:PATH'."""
+    """Return the embedder settings.embedder names: 'dlib', 'onnx:PATH' or 'onnx-arcface:PATH'."""
     if settings.embedder == "dlib":
         return dlib_encoder(settings)
+    if settings.embedder.startswith(ARCFACE_PREFIX):
+        path = Path(settings.embedder.removeprefix(ARCFACE_PREFIX)).expanduser()
+        return arcface_embedder(path, settings)
     return onnx_embedder(Path(settings.embedder.removeprefix("onnx:")).expanduser(), settings)

@@ -13,6 +13,20 @@ from facegate.vision.quality import measure_quality
 from facegate.vision.types import Detector, Embedder, FaceBox, FaceEncoding
 
 
+def is_thread_safe(settings: VisionSettings) -> bool:
+    """Return whether one pipeline of these settings may serve several threads at once.
+
+    YuNet keeps one detector per thread and ONNX Runtime sessions are thread-safe; dlib's HOG
+    and CNN detectors, its native encoder and OpenCV-run trained models are not.
+    """
+    return (
+        settings.detector == "yunet"
+        and not settings.fallback_detectors
+        and settings.embedder == "dlib"
+        and settings.embedder_engine == "onnx"
+    )
+
+
 class FacePipeline:
     """Detects, aligns, measures and embeds faces as the vision settings say."""
 

@@ -19,7 +19,8 @@ NATIVE_PREFIX = "native-"  # e.g. native-dlib-nomirror: the variant on dlib's ow
 SPEC_HELP = (
     "default (as the settings say), "
     + ", ".join(DLIB_VARIANTS)
-    + " (on vision.embedder_engine; prefix native- for dlib's own code), onnx:PATH"
+    + " (on vision.embedder_engine; prefix native- for dlib's own code), onnx:PATH, "
+    + "onnx-arcface:PATH"
 )
 
 
@@ -38,6 +39,6 @@ def build_embedder(spec: str, settings: VisionSettings | None = None) -> Embedde
         return dlib_encoder(settings, *DLIB_VARIANTS[spec])
     if spec.removeprefix(NATIVE_PREFIX) in DLIB_VARIANTS:
         return DlibResnetEmbedder(*DLIB_VARIANTS[spec.removeprefix(NATIVE_PREFIX)])
-    if spec.startswith("onnx:"):
+    if spec.startswith(("onnx:", "onnx-arcface:")):
         return build_configured(settings.model_copy(update={"embedder": spec}))
     raise EmbedderSpecError(f"unknown embedder {spec!r}; known: {SPEC_HELP}")
