@@ -1,4 +1,4 @@
-"""Bring-your-own ArcFace-style ONNX embedders: alignment to the template, a tiny model made here."""
+"""Bring-your-own ArcFace-style ONNX embedders: the template alignment, a tiny model made here."""
 
 from __future__ import annotations
 
