@@ -15,6 +15,7 @@ from facegate.training.onnx_export import export_for_opencv
 from facegate.vision.detect import build_detector
 from facegate.vision.embed_arcface import (
     ARCFACE_TEMPLATE,
+    CHIP_POINTS,
     OnnxArcfaceEmbedder,
     arcface_input,
     chip_points,
@@ -108,3 +109,12 @@ def test_similarity_recovers_a_known_transform() -> None:
     matrix = similarity(ARCFACE_TEMPLATE, moved)
     assert np.allclose(matrix[:, :2], rotation, atol=1e-6)
     assert np.allclose(matrix[:, 2], shift, atol=1e-5)
+
+
+def test_the_fallback_points_follow_the_chip_padding() -> None:
+    yunet = build_detector(VisionSettings()).inner
+    blank = np.full((150, 150, 3), 128, np.uint8)  # no face: the mean points stand in
+    tight, loose = chip_points(blank, yunet, 0.25), chip_points(blank, yunet, 0.6)
+    assert np.allclose(tight, CHIP_POINTS)
+    eyes = np.linalg.norm(loose[1] - loose[0]) / np.linalg.norm(tight[1] - tight[0])
+    assert eyes == pytest.approx(1.5 / 2.2, rel=1e-4)

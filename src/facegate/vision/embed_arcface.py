@@ -5,7 +5,9 @@ puts its eye centres, nose tip and mouth corners nearest the ARCFACE_TEMPLATE po
 (N, 3, 112, 112) RGB scaled to [-1, 1]. facegate's chips are dlib's (150 px, padding 0.25),
 which hold the whole face upright, so the five points are found on the chip itself by YuNet and
 the chip is warped from there; when YuNet finds no face on a chip, the points' mean position
-on dlib chips (CHIP_POINTS, measured on 200 LFW chips) stands in.
+on dlib chips (CHIP_POINTS, measured on 200 LFW chips at padding 0.25) stands in. A padding
+of 0.25 leaves the chip tighter than ArcFace's crop (the warp then repeats the chip's border);
+vision.chip_padding >= 0.45 holds the whole crop.
 """
 
 from __future__ import annotations
@@ -37,13 +39,15 @@ ARCFACE_TEMPLATE = np.array(
 CHIP_POINTS = np.array(
     [[46.4, 47.6], [106.3, 48.1], [76.4, 79.9], [49.9, 105.8], [101.7, 106.1]], np.float32
 )
+CHIP_POINTS_PADDING = 0.25
 
 
-def chip_points(chip: np.ndarray, detector: YunetDetector) -> np.ndarray:
+def chip_points(chip: np.ndarray, detector: YunetDetector, padding: float = 0.25) -> np.ndarray:
     """Return the five ArcFace points on a chip: YuNet's most confident face, else CHIP_POINTS."""
     rows = detector.raw(chip)
-    if not len(rows):
-        return CHIP_POINTS * (chip.shape[0] / 150.0)
+    if not len(rows):  # CHIP_POINTS moved to this chip's padding and size
+        shrink = (1 + 2 * CHIP_POINTS_PADDING) / (1 + 2 * padding)
+        return ((CHIP_POINTS - 75.0) * shrink + 75.0) * (chip.shape[0] / 150.0)
     best = rows[int(np.argmax(rows[:, 14]))]
     return best[4:14].reshape(5, 2).astype(np.float32)
 
@@ -63,11 +67,13 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def arcface_input(chips: list[np.ndarray], detector: YunetDetector) -> np.ndarray:
+def arcface_input(
+    chips: list[np.ndarray], detector: YunetDetector, padding: float = 0.25
+) -> np.ndarray:
     """Return (N, 3, 112, 112) float32 in [-1, 1]: each chip similarity-aligned to the template."""
     out = np.empty((len(chips), 3, ARCFACE_SIZE, ARCFACE_SIZE), np.float32)
     for row, chip in enumerate(chips):
-        matrix = similarity(chip_points(chip, detector), ARCFACE_TEMPLATE)
+        matrix = similarity(chip_points(chip, detector, padding), ARCFACE_TEMPLATE)
         face = cv2.warpAffine(
             np.ascontiguousarray(chip),
             matrix,
@@ -83,13 +89,19 @@ class OnnxArcfaceEmbedder:
     """A user's ArcFace-style ONNX model run by ONNX Runtime on 5-point aligned 112 px faces."""
 
     def __init__(
-        self, path: Path, detector: YunetDetector, threads: int = 1, mirror: bool = False
+        self,
+        path: Path,
+        detector: YunetDetector,
+        threads: int = 1,
+        mirror: bool = False,
+        chip_padding: float = 0.25,
     ) -> None:
         if not path.is_file():
             raise SettingsError(f"embedder model not found: {path}")
         self.model_path = path
         self.detector = detector
         self.mirror = mirror
+        self.chip_padding = chip_padding
         try:
             self.session = onnx_session(path, threads)
         except Exception as exc:  # onnxruntime raises its own exception types
@@ -113,7 +125,7 @@ class OnnxArcfaceEmbedder:
         """Return an (N, dim) float32 array of unit vectors, one per 150x150 chip."""
         if not len(chips):
             return np.zeros((0, self.dim), dtype=np.float32)
-        batch = arcface_input(list(chips), self.detector)
+        batch = arcface_input(list(chips), self.detector, self.chip_padding)
         vectors = normalize_rows(self.forward(batch))
         if self.mirror:
             vectors = normalize_rows(vectors + normalize_rows(self.forward(batch[..., ::-1])))

@@ -144,7 +144,9 @@ def arcface_embedder(path: Path, settings: VisionSettings) -> Embedder:
     from facegate.vision.model_files import yunet_onnx
 
     points = YunetDetector(yunet_onnx(settings.model_cache_dir), settings.yunet_min_score)
-    return OnnxArcfaceEmbedder(path, points, settings.onnx_threads, settings.tta_mirror)
+    return OnnxArcfaceEmbedder(
+        path, points, settings.onnx_threads, settings.tta_mirror, settings.chip_padding
+    )
 
 
 def build_embedder(settings: VisionSettings) -> Embedder:
