@@ -76,12 +76,16 @@ def measure(
         "median_decision_latency_ms": float(np.median([e.latency_ms for e in events]))
         if events
         else None,
-        "p95_decision_latency_ms": float(np.percentile([e.latency_ms for e in events], 95))
+        "p95_decision_latency_ms": round(
+            float(np.percentile([e.latency_ms for e in events], 95)), 1
+        )
         if events
         else None,
         "stream_decision_ms": stream_ms,
-        "stream_decision_ms_p50": float(np.median(stream_ms)) if stream_ms else None,
-        "stream_decision_ms_p95": float(np.percentile(stream_ms, 95)) if stream_ms else None,
+        "stream_decision_ms_p50": round(float(np.median(stream_ms)), 1) if stream_ms else None,
+        "stream_decision_ms_p95": round(float(np.percentile(stream_ms, 95)), 1)
+        if stream_ms
+        else None,
     }
 
 

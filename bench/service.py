@@ -9,7 +9,7 @@ SQLiteGallery, which reads all vectors on every identify; the service caches the
 in turn, so load from other processes hits both alike) and 8 (threads, one HTTP client each);
 every probe is sent twice per run. Latency is measured by the client, from send to parsed answer.
 
-    python bench/service.py [--probes 40] [--workers 2]
+    python bench/service.py [--probes 40] [--workers 2] [--config old.toml --label before]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from facegate import api
 from facegate.evaluate.runner import embed_images
 from facegate.gallery import EmbeddingRecord, SQLiteGallery
 from facegate.service.keys import KeyStore
-from facegate.settings import load_settings
+from facegate.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FACEGATE_DATA", ROOT.parent / "shared" / "datasets"))
@@ -88,13 +88,17 @@ def stats(times: list[float]) -> dict[str, float]:
 
 
 def paired_timings(
-    db: Path, url: str, token: str, mode: str, probes: list[tuple[str, bytes]]
+    db: Path,
+    url: str,
+    token: str,
+    mode: str,
+    probes: list[tuple[str, bytes]],
+    settings: Settings,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Return (bare, served) latency at concurrency 1, each probe sent to the API then the server.
 
     Interleaving the two keeps load from other processes on the machine out of their ratio.
     """
-    settings = load_settings(environ={})
     bare: list[float] = []
     served: list[float] = []
     headers = {"Authorization": f"Bearer {token}"}
@@ -131,11 +135,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(db: Path, log: Path) -> tuple[subprocess.Popen, str]:
+def start_server(db: Path, log: Path, config: Path | None) -> tuple[subprocess.Popen, str]:
     """Start `facegate serve` on the gallery and return it with its URL once it answers."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACEGATE_")}
     command = [sys.executable, "-m", "facegate", "serve", "--port", str(port), "--db", str(db)]
+    command += ["--config", str(config)] if config else []
     proc = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -188,7 +193,12 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=40, help="Probe images per run.")
     parser.add_argument("--workers", type=int, default=2, help="Processes embedding the gallery.")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--config", type=Path, help="Settings TOML for the API and the server (e.g. the old path)."
+    )
+    parser.add_argument("--label", default="", help="Writes service-LABEL.json instead.")
     args = parser.parse_args()
+    settings = load_settings(args.config, environ={})
     images = DATA / "lfw" / "images"
     names = people_with_two_images(images, GALLERY_PEOPLE)
     model = api.get_pipeline(load_settings(environ={}).vision).embedder.name
@@ -201,13 +211,13 @@ def main() -> None:
         load_ms = vector_load_ms(db, model)
         with KeyStore(db) as store:
             token = store.create("bench", ["door"])[1]
-        proc, url = start_server(db, Path(tmp) / "server.log")
+        proc, url = start_server(db, Path(tmp) / "server.log", args.config)
         try:
             for mode in MODES:  # warm up both sides: models loaded, vectors cached
-                paired_timings(db, url, token, mode, probes[:2])
+                paired_timings(db, url, token, mode, probes[:2], settings)
             bare, served = {}, {}
             for mode in MODES:
-                bare[mode], one = paired_timings(db, url, token, mode, probes * 2)
+                bare[mode], one = paired_timings(db, url, token, mode, probes * 2, settings)
                 served[mode] = {1: one, 8: http_run(url, token, mode, probes * 2, 8)}
         finally:
             proc.terminate()
@@ -259,10 +269,13 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "bare": bare,
         "bare_vector_load_ms": load_ms,
+        "config": str(args.config) if args.config else None,
+        "vision": settings.vision.model_dump(mode="json"),
         "rows": rows,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "service.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = f"service-{args.label}.json" if args.label else "service.json"
+    (args.out / name).write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

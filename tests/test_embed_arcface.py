@@ -118,3 +118,22 @@ def test_the_fallback_points_follow_the_chip_padding() -> None:
     assert np.allclose(tight, CHIP_POINTS)
     eyes = np.linalg.norm(loose[1] - loose[0]) / np.linalg.norm(tight[1] - tight[0])
     assert eyes == pytest.approx(1.5 / 2.2, rel=1e-4)
+
+
+def test_its_own_1n_table_is_fitted_beside_it_and_used(tmp_path: Path, lfw: Path) -> None:
+    from test_cli import facegate
+
+    from facegate.calibration import embedder_tail, tail_path
+
+    model = export_tiny_arcface(tmp_path / "tiny_arcface.onnx")
+    spec = f"onnx-arcface:{model}"
+    result = facegate(
+        "models", "fit-table", "--embedder", spec, "--root", lfw / "images", "--people", "40"
+    )
+    assert result.returncode == 0, result.stderr
+    assert tail_path(model).exists()
+    name = build_embedder(VisionSettings(embedder=spec)).name
+    tail = embedder_tail(name, model)
+    assert tail is not None and tail.embedder == name and tail.pairs == 40 * 39 // 2
+    shipped = facegate("models", "fit-table", "--embedder", "dlib", "--root", lfw / "images")
+    assert shipped.returncode == 2 and "ships with facegate" in shipped.stderr

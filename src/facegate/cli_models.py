@@ -35,3 +35,38 @@ def models_prepare(
         return EXIT_OK
 
     _run(as_json, body)
+
+
+@models_app.command("fit-table")
+def models_fit_table(
+    embedder: Annotated[
+        str, typer.Option("--embedder", help="onnx-arcface:PATH or onnx:PATH: the model to fit.")
+    ],
+    root: Annotated[
+        Path, typer.Option("--root", help="Folder per identity (e.g. LFW images); one image each.")
+    ],
+    people: Annotated[int, typer.Option(help="Identities used (sorted by name).")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", envvar="FACEGATE_CONFIG", help="Settings TOML file."),
+    ] = None,
+) -> None:
+    """Fit a model's 1:N impostor table (MODEL.impostor.json beside it) on distinct people."""
+    from facegate.calibration import fit_impostor_tail, tail_path
+    from facegate.cli import EXIT_OK, _emit, _run, _settings
+    from facegate.evaluate.impostors import first_image_vectors
+
+    def body() -> int:
+        settings = _settings(config, embedder)
+        vectors, model, name = first_image_vectors(root, people, settings.vision)
+        source = f"the first image of each of {len(vectors)} identities in {root}"
+        table = fit_impostor_tail(vectors, source, name)
+        table.save(tail_path(model))
+        if as_json:
+            _emit({"embedder": name, "table": str(tail_path(model)), "pairs": table.pairs})
+        else:
+            typer.echo(f"{name}: {table.pairs} impostor pairs -> {tail_path(model)}")
+        return EXIT_OK
+
+    _run(as_json, body)
