@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facegate.decide import (
+from facegate.decide.match import (
     IdentifyDecision,
     fuse_distances,
     fuse_embeddings,

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from facegate.calibration import threshold_for_gallery
-from facegate.decide import (
+from facegate.decide.match import (
     IdentifyDecision,
     VerifyDecision,
     identify_embedding,
     verify_embedding,
 )
+from facegate.decide.threshold import threshold_for_gallery
 from facegate.errors import GalleryError, NoFaceError
 from facegate.gallery import EmbeddingRecord, PersonSummary, SQLiteGallery
 from facegate.gallery.types import Gallery

@@ -110,7 +110,8 @@ class DecideSettings(_Section):
         lt=1.0,
         description="Target share of strangers (people not enrolled) that 1:N identify may "
         "name as someone. The 1:N threshold is derived from it and the number of enrolled "
-        "vectors (never above `threshold`); see facegate/calibration.py and docs/threshold.md.",
+        "vectors (never above `threshold`); see facegate/decide/threshold.py and "
+        "docs/threshold.md.",
     )
     identify_threshold: float | None = Field(
         None, gt=0.0, description="A fixed 1:N threshold instead of the one from identify_fpir."
@@ -193,7 +194,7 @@ class SelectSettings(_Section):
         "mean_embedding",
         description="How the best frames become one decision: identify the mean of their "
         "embeddings (default), or fuse per-frame distances: mean of the best majority, median, "
-        "majority vote (see decide.py for the measured comparison).",
+        "majority vote (see decide/match.py for the measured comparison).",
     )
 
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from facegate.access_event import AccessEvent, now_iso
-from facegate.calibration import threshold_for_gallery
-from facegate.decide import identify_frames
+from facegate.decide.match import identify_frames
+from facegate.decide.threshold import threshold_for_gallery
 from facegate.gallery.types import EmbeddingSet, Gallery
 from facegate.settings import Settings
 from facegate.stream.gate import build_gate

@@ -22,7 +22,7 @@ import numpy as np
 from facegate.errors import SettingsError
 from facegate.settings import DecideSettings
 
-IMPOSTOR_TAIL_PATH = Path(__file__).parent / "data" / "impostor_tail.json"
+IMPOSTOR_TAIL_PATH = Path(__file__).parent.parent / "data" / "impostor_tail.json"
 MIN_PAIRS_PER_POINT = 10
 
 
