@@ -1,0 +1,89 @@
+"""One door's policy at run time: its stored rules (or the defaults), threshold and decisions.
+
+The loop, the CLI and the HTTP service each hold a DoorPolicy for the door they serve and ask
+it for the threshold and for the decision (decide/policy.py); nothing else decides.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from facegate.decide.policy import AccessDecision, Match, decide_access, door_threshold
+from facegate.decide.rules import DoorRules, PersonAccess
+from facegate.decide.threshold import embedder_tail, tail_path, threshold_for_gallery
+from facegate.errors import SettingsError
+from facegate.gallery.access import AccessStore
+from facegate.settings import Settings
+
+
+def default_rules(door: str, mode: str, settings: Settings) -> DoorRules:
+    """Return the rules of a door nobody configured: everyone enrolled, the global settings."""
+    return DoorRules(
+        name=door,
+        mode=mode,  # type: ignore[arg-type]
+        level="custom",
+        far=settings.decide.identify_fpir,
+        liveness="camera" if settings.liveness.enabled else "off",
+        version=0,
+        configured=False,
+    )
+
+
+def level_rates(settings: Settings) -> dict[str, float]:
+    """Return the target false-accept rate of each named security level."""
+    doors = settings.doors
+    return {"low": doors.low_far, "standard": doors.standard_far, "high": doors.high_far}
+
+
+class DoorPolicy:
+    """A door's rules, read from the access store when configured, applied to matches."""
+
+    def __init__(self, store: AccessStore | None, door: str, mode: str, settings: Settings) -> None:
+        stored = store.door(door) if store is not None else None
+        self.store = store
+        self.settings = settings
+        self.rules = stored or default_rules(door, mode, settings)
+        self.zone = ZoneInfo(settings.doors.timezone)
+
+    def threshold(self, vectors: int, embedder: str, model: Path | None) -> float:
+        """Return this door's distance threshold for a gallery of this many vectors."""
+        decide = self.settings.decide
+        if not self.rules.configured:
+            if self.rules.mode == "verify":
+                return decide.threshold
+            return threshold_for_gallery(decide, vectors, embedder, model)
+        tail = embedder_tail(embedder, model)
+        if tail is None:
+            where = "shipped" if model is None else str(tail_path(model))
+            raise SettingsError(
+                f"door {self.rules.name!r}: no impostor-distance table for embedder {embedder} "
+                f"({where}), so its security level has no threshold"
+            )
+        return door_threshold(self.rules, vectors, tail, decide.threshold)
+
+    def access(self, person: str | None) -> PersonAccess | None:
+        """Return the named person's access record (None for nobody or without a store)."""
+        if person is None or self.store is None or not self.rules.configured:
+            return None
+        return self.store.person_access(person)
+
+    def decide(
+        self,
+        match: Match,
+        live: bool | None,
+        when: datetime | None = None,
+        rate_limited: bool = False,
+    ) -> AccessDecision:
+        """Return the door's decision for one match, at `when` (default now) in site time."""
+        local = (when or datetime.now(self.zone)).astimezone(self.zone)
+        return decide_access(
+            match,
+            self.rules,
+            self.access(match.person),
+            local,
+            live,
+            self.settings.loop.retry_margin,
+            rate_limited,
+        )
