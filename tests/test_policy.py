@@ -78,7 +78,7 @@ def test_rule_table(
         reason = expected(door, access, local)
         assert result.reason == reason
         assert result.decision == ("unlock" if reason == "granted" else "deny")
-        assert result.person == ("ann" if reason == "granted" else None)
+        assert result.person == "ann"  # recognised, whether let in or refused by the rules
 
 
 def test_recognised_but_not_allowed_is_refused_not_unlocked() -> None:
@@ -87,7 +87,7 @@ def test_recognised_but_not_allowed_is_refused_not_unlocked() -> None:
     result = decide_access(
         Match("bob", 0.1, 0.3), door, PersonAccess(frozenset({"staff"})), MONDAY, True, 0.05
     )
-    assert (result.decision, result.reason, result.person) == ("deny", "not_allowed", None)
+    assert (result.decision, result.reason, result.person) == ("deny", "not_allowed", "bob")
 
 
 @pytest.mark.parametrize(

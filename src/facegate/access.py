@@ -6,13 +6,19 @@ it for the threshold and for the decision (decide/policy.py); nothing else decid
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from facegate.decide.policy import AccessDecision, Match, decide_access, door_threshold
 from facegate.decide.rules import DoorRules, PersonAccess
-from facegate.decide.threshold import embedder_tail, tail_path, threshold_for_gallery
+from facegate.decide.threshold import (
+    embedder_tail,
+    shipped_genuine,
+    tail_path,
+    threshold_for_gallery,
+)
 from facegate.errors import SettingsError
 from facegate.gallery.access import AccessStore
 from facegate.settings import Settings
@@ -37,11 +43,36 @@ def level_rates(settings: Settings) -> dict[str, float]:
     return {"low": doors.low_far, "standard": doors.standard_far, "high": doors.high_far}
 
 
+def operating_point(
+    rules: DoorRules, threshold: float, vectors: int, embedder: str, model: Path | None
+) -> dict[str, float | None]:
+    """Return the expected false-accept and false-reject rates of a door at its threshold.
+
+    False accept: identify = FPIR for this many enrolled vectors, verify = FAR per claim, from
+    the embedder's impostor table; false reject from the shipped genuine-distance table (the
+    shipped encoder only). None where no table applies.
+    """
+    tail = embedder_tail(embedder, model)
+    genuine = shipped_genuine() if model is None else None
+    per_comparison = tail.far_at(threshold) if tail is not None else None
+    if per_comparison is not None and rules.mode == "identify":
+        false_accept: float | None = -math.expm1(max(vectors, 1) * math.log1p(-per_comparison))
+    else:
+        false_accept = per_comparison
+    return {
+        "threshold": threshold,
+        "expected_false_accept": false_accept,
+        "expected_false_reject": genuine.frr_at(threshold) if genuine is not None else None,
+    }
+
+
 class DoorPolicy:
     """A door's rules, read from the access store when configured, applied to matches."""
 
     def __init__(self, store: AccessStore | None, door: str, mode: str, settings: Settings) -> None:
         stored = store.door(door) if store is not None else None
+        if stored is not None and stored.mode != mode:
+            raise ValueError(f"door {door!r} is configured for {stored.mode}, not {mode}")
         self.store = store
         self.settings = settings
         self.rules = stored or default_rules(door, mode, settings)

@@ -6,6 +6,7 @@ Exit codes: 0 accepted / done, 1 rejected / unknown, 2 bad input or usage.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -94,6 +95,10 @@ def enroll(
     as_json: JsonOpt = False,
     consent: Annotated[str, typer.Option(help="Consent note stored with the enrollment.")] = "",
     add: Annotated[bool, typer.Option("--add", help="Add images to an enrolled person.")] = False,
+    group: Annotated[
+        list[str] | None,
+        typer.Option("--group", help="A group the person joins (repeatable; see `doors add`)."),
+    ] = None,
     db: DbOpt = None,
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
@@ -102,8 +107,12 @@ def enroll(
 
     def body() -> int:
         settings = _settings(config, embedder)
-        with api.open_gallery(db, settings) as gallery:
-            person = api.enroll(gallery, name, images, consent=consent, add=add, settings=settings)
+        from facegate.gallery.access import SQLiteAccessStore
+
+        with api.open_gallery(db, settings) as gallery, SQLiteAccessStore(gallery.path) as store:
+            person = api.enroll(
+                gallery, name, images, consent, add, settings, groups=group or (), store=store
+            )
         if as_json:
             _emit({"enrolled": person.as_dict(), "images": len(images)})
         else:
@@ -140,14 +149,20 @@ def people_list(as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = 
 def people_remove(
     name: Annotated[str, typer.Argument(help="The person to remove.")],
     as_json: JsonOpt = False,
+    events: Annotated[
+        Path | None,
+        typer.Option(help="Event log whose mentions become a tombstone (default: the gallery's)."),
+    ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Remove a person and every trace of them (embeddings, consent records)."""
+    """Remove a person and every trace of them (embeddings, consent, groups, name in events)."""
+    from facegate.monitor.events import EventLog
 
     def body() -> int:
-        with api.open_gallery(db, _settings(config)) as gallery:
-            person = gallery.remove_person(name)
+        settings = _settings(config)
+        with api.open_gallery(db, settings) as gallery, EventLog(events or gallery.path) as log:
+            person = api.remove_person(gallery, name, log)
         if as_json:
             _emit({"removed": person.as_dict()})
         else:
@@ -157,11 +172,45 @@ def people_remove(
     _run(as_json, body)
 
 
+DoorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--door",
+        help="Decide as this door would (its groups, schedule, level; unlock/retry/deny + reason); "
+        "exit 0 only on unlock. Not logged.",
+    ),
+]
+
+
+def _door_check(
+    as_json: bool, settings: Settings, db: Path | None, door: str, image: Path, claim: str | None
+) -> int:
+    """Run one door check (verify when a claim is given, else identify) and print it."""
+    from facegate.gallery.access import SQLiteAccessStore
+
+    with api.open_gallery(db, settings) as gallery, SQLiteAccessStore(gallery.path) as store:
+        if claim is None:
+            check = api.check_identify(gallery, store, door, image, settings)
+        else:
+            check = api.check_verify(gallery, store, door, claim, image, settings)
+    if as_json:
+        _emit(check.as_dict())
+    else:
+        colour = {"unlock": "green", "retry": "yellow"}.get(check.decision, "red")
+        distance = "-" if not math.isfinite(check.distance) else f"{check.distance:.3f}"
+        console.print(
+            f"[{colour}]{check.decision.upper()}[/] at door {door} ({check.reason}): "
+            f"{check.person or 'nobody'}, distance {distance} (threshold {check.threshold:.3f})"
+        )
+    return EXIT_OK if check.decision == "unlock" else EXIT_REJECTED
+
+
 @app.command()
 def verify(
     name: Annotated[str, typer.Argument(help="The claimed person (the key card's owner).")],
     image: Annotated[Path, typer.Argument(help="The live photo.")],
     as_json: JsonOpt = False,
+    door: DoorOpt = None,
     db: DbOpt = None,
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
@@ -170,6 +219,8 @@ def verify(
 
     def body() -> int:
         settings = _settings(config, embedder)
+        if door is not None:
+            return _door_check(as_json, settings, db, door, image, name)
         with api.open_gallery(db, settings) as gallery:
             result = api.verify(gallery, name, image, settings)
         if as_json:
@@ -192,6 +243,7 @@ def identify(
     all_faces: Annotated[
         bool, typer.Option("--all-faces", help="Identify every face, not only the largest.")
     ] = False,
+    door: DoorOpt = None,
     db: DbOpt = None,
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
@@ -200,6 +252,10 @@ def identify(
 
     def body() -> int:
         settings = _settings(config, embedder)
+        if door is not None:
+            if all_faces:
+                raise ValueError("--door checks the largest face; leave out --all-faces")
+            return _door_check(as_json, settings, db, door, image, None)
         with api.open_gallery(db, settings) as gallery:
             results = api.identify(gallery, image, settings, "all" if all_faces else None)
         for result in results:
@@ -469,15 +525,8 @@ def run(
     config: ConfigOpt = None,
 ) -> None:
     """Watch a door: gate -> faces -> best frames -> decision, one per approaching person."""
-    import tempfile
-
     from facegate.access_event import AccessEvent
-    from facegate.actions import build_dispatcher
-    from facegate.demo import enroll_scene_people
-    from facegate.door import EventSink, run_loop
-    from facegate.monitor.events import EventLog
-    from facegate.stream.loop import AccessLoop
-    from facegate.stream.sources import open_source
+    from facegate.door import run_door
 
     def show(event: AccessEvent) -> None:
         if as_json:
@@ -488,7 +537,8 @@ def run(
         distance = "-" if event.distance is None else f"{event.distance:.3f}"
         console.print(
             f"{event.time} door {event.door} track {event.track}: [bold]{event.decision}[/] "
-            f"{who} (distance {distance}, {event.frames_used} frames, {event.latency_ms:.0f} ms)"
+            f"({event.reason}) {who} (distance {distance}, {event.frames_used} frames, "
+            f"{event.latency_ms:.0f} ms)"
         )
 
     def body() -> int:
@@ -497,21 +547,8 @@ def run(
             settings = settings.model_copy(
                 update={"loop": settings.loop.model_copy(update={"door": door})}
             )
-        dispatcher = build_dispatcher(settings.actions, webhook or (), mqtt, command)
-        with tempfile.TemporaryDirectory(prefix="facegate-run-") as tmp:
-            gallery_path = db or settings.db
-            if source is None and gallery_path is None:
-                gallery_path = Path(tmp) / "demo.db"
-            with api.open_gallery(gallery_path, settings) as gallery:
-                if source is None and not gallery.people():
-                    enroll_scene_people(gallery, Path(tmp), settings)
-                with EventLog(events or gallery.path) as log:
-                    sink = EventSink(log, dispatcher, settings.loop.attempt_window_seconds, show)
-                    try:
-                        frames = open_source(source, settings.source, realtime=realtime)
-                        stats = run_loop(frames, AccessLoop(settings, gallery, sink), max_seconds)
-                    finally:
-                        sink.close()
+        outputs = (webhook or (), mqtt, command)
+        stats = run_door(settings, source, db, events, outputs, show, max_seconds, realtime)
         Console(stderr=True).print(
             f"facegate: {stats.frames} frames, {stats.gated} past the gate, "
             f"{stats.embedded} faces embedded, {stats.decisions} decisions"
@@ -953,6 +990,11 @@ def collect(
         return EXIT_OK if report.kept else EXIT_REJECTED
 
     _run(as_json, body)
+
+
+from facegate.cli_doors import doors_app  # noqa: E402 (it uses the helpers above)
+
+app.add_typer(doors_app, name="doors")
 
 
 def main() -> None:

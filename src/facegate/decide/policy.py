@@ -42,7 +42,11 @@ class Match:
 
 @dataclass(frozen=True)
 class AccessDecision:
-    """The door's answer: unlock, retry or deny, the reason, and who was let in (if anyone)."""
+    """The door's answer: unlock, retry or deny, the reason, and who was recognised.
+
+    person is who was let in (unlock) or who was recognised and refused by the door's rules
+    (not_allowed, outside_schedule, expired, not_yet_valid); None otherwise.
+    """
 
     decision: Decision
     reason: Reason
@@ -104,7 +108,7 @@ def decide_access(
         return AccessDecision("retry", "retry", None) if near else _deny("unknown")
     reason = admits(door, access or PersonAccess(), local)
     if reason != "granted":
-        return _deny(reason)
+        return AccessDecision("deny", reason, match.person)
     return AccessDecision("unlock", "granted", match.person)
 
 

@@ -17,6 +17,7 @@ Level = Literal["low", "standard", "high", "custom"]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
+DOOR_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 GROUP_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _WINDOW = re.compile(r"^(?P<days>[A-Za-z,\-]+)\s+(?P<start>\d{1,2}:\d{2})-(?P<end>\d{1,2}:\d{2})$")
 
@@ -121,6 +122,11 @@ class DoorRules:
     configured: bool = True
 
     def __post_init__(self) -> None:
+        if not DOOR_PATTERN.match(self.name):
+            raise ValueError(
+                f"door name {self.name!r}: 1-64 letters, digits, '_', '.' or '-' "
+                "(starting with a letter or digit)"
+            )
         if not 0.0 < self.far < 1.0:
             raise ValueError(f"door {self.name!r}: a target false-accept rate is in (0, 1)")
         stray = sorted(set(self.schedules) - set(self.allow))

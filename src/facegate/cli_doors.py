@@ -1,0 +1,363 @@
+"""`facegate doors ...` and `facegate people set`: doors, their rules, people's groups and dates."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from facegate import api
+from facegate.access import DoorPolicy, level_rates, operating_point
+from facegate.cli import (
+    EXIT_OK,
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    _emit,
+    _run,
+    _settings,
+    console,
+    people_app,
+)
+from facegate.decide.rules import (
+    DoorRules,
+    PersonAccess,
+    Window,
+    group_name,
+    level_far,
+    parse_schedule,
+)
+from facegate.errors import UnknownDoorError
+from facegate.gallery.access import SQLiteAccessStore
+from facegate.settings import Settings
+
+doors_app = typer.Typer(
+    help="Doors: who may enter (groups, weekly windows), security level, mode, liveness.",
+    no_args_is_help=True,
+)
+
+AllowOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow", help="A group this door admits (repeatable; none = everyone enrolled)."
+    ),
+]
+LevelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--level",
+        help="Security level low|standard|high: its target false-accept rate "
+        "(settings doors.*_far).",
+    ),
+]
+FpirOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--fpir",
+        help="A custom target false-accept rate instead of a level (FPIR, or FAR for verify).",
+    ),
+]
+ModeOpt = Annotated[
+    str | None, typer.Option("--mode", help="identify (1:N door) or verify (key card + face).")
+]
+ScheduleOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--schedule",
+        help="GROUP=DAYS HH:MM-HH:MM, e.g. 'staff=Mon-Fri 07:00-19:00' (repeatable; site time "
+        "zone doors.timezone; a group without one is admitted at any time).",
+    ),
+]
+LivenessOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--liveness",
+        help="required (an image without the camera's liveness evidence is refused) or off.",
+    ),
+]
+
+
+def _choice(value: str | None, name: str, choices: tuple[str, ...]) -> str | None:
+    """Return the value when it is one of the choices (or None), else raise ValueError."""
+    if value is not None and value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _schedules(specs: list[str]) -> dict[str, tuple[Window, ...]]:
+    """Return each group's windows from GROUP=WINDOW specs."""
+    out: dict[str, tuple[Window, ...]] = {}
+    for spec in specs:
+        group, window = parse_schedule(spec)
+        out[group] = (*out.get(group, ()), window)
+    return out
+
+
+def _rules(
+    base: DoorRules,
+    settings: Settings,
+    allow: list[str] | None,
+    level: str | None,
+    fpir: float | None,
+    mode: str | None,
+    schedule: list[str] | None,
+    liveness: str | None,
+) -> DoorRules:
+    """Return base with the given options applied (options left out keep base's values)."""
+    if level is not None and fpir is not None:
+        raise ValueError("give --level or --fpir, not both")
+    changes: dict[str, object] = {}
+    if level is not None or fpir is not None:
+        rates = level_rates(settings)
+        changes["level"], changes["far"] = level_far(level or "standard", fpir, rates)  # type: ignore[arg-type]
+    if allow is not None:
+        changes["allow"] = tuple(dict.fromkeys(group_name(g) for g in allow))
+    if schedule is not None:
+        changes["schedules"] = _schedules(schedule)
+    if mode is not None:
+        changes["mode"] = _choice(mode, "--mode", ("identify", "verify"))
+    if liveness is not None:
+        changes["liveness"] = _choice(liveness, "--liveness", ("required", "off"))
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _show(
+    store: SQLiteAccessStore, gallery: api.SQLiteGallery, rules: DoorRules, settings: Settings
+) -> dict[str, object]:
+    """Return a door's rules with its threshold and expected rates at today's gallery size."""
+    embedder = api.get_pipeline(settings.vision).embedder
+    vectors = len(gallery.embeddings(embedder.name))
+    policy = DoorPolicy(store, rules.name, rules.mode, settings)
+    threshold = policy.threshold(vectors, embedder.name, embedder.model_path)
+    point = operating_point(rules, threshold, vectors, embedder.name, embedder.model_path)
+    return {**rules.as_dict(), "gallery_vectors": vectors, **point}
+
+
+def _print_door(info: dict[str, object]) -> None:
+    """Print one door's rules and operating point."""
+    allow = ", ".join(info["allow"]) or "everyone enrolled"  # type: ignore[arg-type]
+    console.print(
+        f"door [bold]{info['name']}[/] (version {info['version']}): {info['mode']}, "
+        f"level {info['level']} (target false-accept {info['far']:g}), liveness {info['liveness']}"
+    )
+    console.print(f"  admits: {allow}")
+    for group, windows in info["schedules"].items():  # type: ignore[union-attr]
+        console.print(f"  {group}: {'; '.join(windows)}")
+    fa, fr = info["expected_false_accept"], info["expected_false_reject"]
+    console.print(
+        f"  threshold {info['threshold']:.4f} at {info['gallery_vectors']} enrolled vector(s): "
+        f"expected false accepts {'n/a' if fa is None else f'{100 * fa:.3f} %'}, "
+        f"false rejects {'n/a' if fr is None else f'{100 * fr:.2f} %'}"
+    )
+
+
+def _stores(db: Path | None, settings: Settings) -> tuple[api.SQLiteGallery, SQLiteAccessStore]:
+    """Return the gallery and the access store in its file."""
+    gallery = api.open_gallery(db, settings)
+    return gallery, SQLiteAccessStore(gallery.path)
+
+
+@doors_app.command("add")
+def doors_add(
+    name: Annotated[str, typer.Argument(help="The door's name (as `run --door` and HTTP use it).")],
+    allow: AllowOpt = None,
+    level: LevelOpt = None,
+    fpir: FpirOpt = None,
+    mode: ModeOpt = None,
+    schedule: ScheduleOpt = None,
+    liveness: LivenessOpt = None,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Configure a new door; print its threshold and expected error rates."""
+
+    def body() -> int:
+        settings = _settings(config)
+        rules = _rules(
+            DoorRules(name, far=settings.doors.standard_far),
+            settings,
+            allow,
+            level,
+            fpir,
+            mode,
+            schedule,
+            liveness,
+        )
+        gallery, store = _stores(db, settings)
+        with gallery, store:
+            info = _show(store, gallery, store.add_door(rules), settings)
+        _emit(info) if as_json else _print_door(info)
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+@doors_app.command("set")
+def doors_set(
+    name: Annotated[str, typer.Argument(help="The configured door to change.")],
+    allow: AllowOpt = None,
+    level: LevelOpt = None,
+    fpir: FpirOpt = None,
+    mode: ModeOpt = None,
+    schedule: ScheduleOpt = None,
+    liveness: LivenessOpt = None,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Change a door's rules (options given replace those values); its version goes up."""
+
+    def body() -> int:
+        settings = _settings(config)
+        gallery, store = _stores(db, settings)
+        with gallery, store:
+            current = store.door(name)
+            if current is None:
+                raise UnknownDoorError(f"door {name!r} is not configured (use `doors add`)")
+            rules = _rules(current, settings, allow, level, fpir, mode, schedule, liveness)
+            info = _show(store, gallery, store.update_door(rules), settings)
+        _emit(info) if as_json else _print_door(info)
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+@doors_app.command("show")
+def doors_show(
+    name: Annotated[str, typer.Argument(help="The door.")],
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Show a door's rules, its threshold at today's gallery size and expected error rates."""
+
+    def body() -> int:
+        settings = _settings(config)
+        gallery, store = _stores(db, settings)
+        with gallery, store:
+            rules = store.door(name)
+            if rules is None:
+                raise UnknownDoorError(
+                    f"door {name!r} is not configured: it admits everyone enrolled under the "
+                    "global decide settings"
+                )
+            info = _show(store, gallery, rules, settings)
+        _emit(info) if as_json else _print_door(info)
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+@doors_app.command("list")
+def doors_list(as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None) -> None:
+    """List the configured doors."""
+
+    def body() -> int:
+        settings = _settings(config)
+        gallery, store = _stores(db, settings)
+        with gallery, store:
+            doors = store.doors()
+        if as_json:
+            for rules in doors:
+                _emit(rules.as_dict())
+            return EXIT_OK
+        table = Table(
+            "door", "mode", "level", "target false-accept", "admits", "liveness", "version"
+        )
+        for r in doors:
+            admits = ", ".join(r.allow) or "everyone enrolled"
+            table.add_row(r.name, r.mode, r.level, f"{r.far:g}", admits, r.liveness, str(r.version))
+        console.print(table if doors else "no door is configured (every door admits everyone)")
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+@doors_app.command("remove")
+def doors_remove(
+    name: Annotated[str, typer.Argument(help="The door.")],
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Remove a door's configuration (it then admits everyone enrolled, global settings)."""
+
+    def body() -> int:
+        settings = _settings(config)
+        gallery, store = _stores(db, settings)
+        with gallery, store:
+            rules = store.remove_door(name)
+        if as_json:
+            _emit({"removed": rules.as_dict()})
+        else:
+            console.print(f"removed door [bold]{rules.name}[/]")
+        return EXIT_OK
+
+    _run(as_json, body)
+
+
+def _date(value: str | None, option: str) -> date | None:
+    """Return an ISO date, None for 'none', or raise ValueError naming the option."""
+    if value is None or value.lower() == "none":
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{option} {value!r}: expected a date YYYY-MM-DD or 'none'") from None
+
+
+@people_app.command("set")
+def people_set(
+    name: Annotated[str, typer.Argument(help="The enrolled person.")],
+    group: Annotated[
+        list[str] | None,
+        typer.Option("--group", help="A group the person belongs to (repeatable; replaces)."),
+    ] = None,
+    valid_from: Annotated[
+        str | None, typer.Option(help="First day of access, YYYY-MM-DD ('none' clears).")
+    ] = None,
+    valid_until: Annotated[
+        str | None,
+        typer.Option(help="Last day of access, YYYY-MM-DD, e.g. a visitor's ('none' clears)."),
+    ] = None,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Set a person's groups and validity dates (options left out keep their values)."""
+
+    def body() -> int:
+        settings = _settings(config)
+        gallery, store = _stores(db, settings)
+        with gallery, store:
+            person = gallery.get_person(name).name
+            current = store.person_access(person)
+            access = PersonAccess(
+                frozenset(group_name(g) for g in group) if group is not None else current.groups,
+                _date(valid_from, "--valid-from") if valid_from is not None else current.valid_from,
+                _date(valid_until, "--valid-until")
+                if valid_until is not None
+                else current.valid_until,
+            )
+            stored = store.set_person_access(person, access)
+        info = {
+            "name": person,
+            "groups": sorted(stored.groups),
+            "valid_from": stored.valid_from,
+            "valid_until": stored.valid_until,
+        }
+        if as_json:
+            _emit(info)
+        else:
+            console.print(
+                f"[bold]{person}[/]: groups {', '.join(info['groups']) or '(none)'}; valid "
+                f"{stored.valid_from or 'always'} .. {stored.valid_until or 'open-ended'}"
+            )
+        return EXIT_OK
+
+    _run(as_json, body)
