@@ -46,6 +46,8 @@ ROUTES = [
     ("GET", "/v1/events", None, None, {"admin", "read"}),
     ("GET", "/dashboard", None, None, {"admin", "read"}),
     ("GET", "/v1/drift", None, None, {"admin", "read"}),
+    ("GET", "/v1/doors", None, None, {"admin"}),
+    ("DELETE", "/v1/doors/nosuch", None, None, {"admin"}),
 ]
 
 

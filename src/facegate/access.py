@@ -7,12 +7,20 @@ it for the threshold and for the decision (decide/policy.py); nothing else decid
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from facegate.decide.policy import AccessDecision, Match, decide_access, door_threshold
-from facegate.decide.rules import DoorRules, PersonAccess
+from facegate.decide.rules import (
+    DoorRules,
+    PersonAccess,
+    Window,
+    group_name,
+    level_far,
+    parse_schedule,
+)
 from facegate.decide.threshold import (
     embedder_tail,
     shipped_genuine,
@@ -56,7 +64,7 @@ def operating_point(
     genuine = shipped_genuine() if model is None else None
     per_comparison = tail.far_at(threshold) if tail is not None else None
     if per_comparison is not None and rules.mode == "identify":
-        false_accept: float | None = -math.expm1(max(vectors, 1) * math.log1p(-per_comparison))
+        false_accept: float | None = -math.expm1(vectors * math.log1p(-per_comparison))
     else:
         false_accept = per_comparison
     return {
@@ -118,3 +126,54 @@ class DoorPolicy:
             self.settings.loop.retry_margin,
             rate_limited,
         )
+
+
+def _choice(value: str | None, name: str, choices: tuple[str, ...]) -> str | None:
+    """Return the value when it is one of the choices (or None), else raise ValueError."""
+    if value is not None and value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _schedules(specs: list[str]) -> dict[str, tuple[Window, ...]]:
+    """Return each group's windows from GROUP=WINDOW specs."""
+    out: dict[str, tuple[Window, ...]] = {}
+    for spec in specs:
+        group, window = parse_schedule(spec)
+        out[group] = (*out.get(group, ()), window)
+    return out
+
+
+def door_rules(
+    base: DoorRules,
+    settings: Settings,
+    allow: list[str] | None,
+    level: str | None,
+    fpir: float | None,
+    mode: str | None,
+    schedule: list[str] | None,
+    liveness: str | None,
+) -> DoorRules:
+    """Return base with the given options applied (options left out keep base's values).
+
+    The CLI's `doors add/set` flags and the HTTP door bodies both come through here.
+    """
+    if level is not None and fpir is not None:
+        raise ValueError("give --level or --fpir, not both")
+    changes: dict[str, object] = {}
+    if level is not None or fpir is not None:
+        rates = level_rates(settings)
+        changes["level"], changes["far"] = level_far(
+            level or "standard",  # type: ignore[arg-type]
+            fpir,
+            rates,
+        )
+    if allow is not None:
+        changes["allow"] = tuple(dict.fromkeys(group_name(g) for g in allow))
+    if schedule is not None:
+        changes["schedules"] = _schedules(schedule)
+    if mode is not None:
+        changes["mode"] = _choice(mode, "--mode", ("identify", "verify"))
+    if liveness is not None:
+        changes["liveness"] = _choice(liveness, "--liveness", ("required", "off"))
+    return replace(base, **changes)  # type: ignore[arg-type]

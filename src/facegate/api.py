@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from facegate.access import DoorPolicy
+from facegate.access import DoorPolicy, operating_point
 from facegate.access_event import AccessEvent, now_iso
 from facegate.decide.match import (
     IdentifyDecision,
@@ -22,7 +22,7 @@ from facegate.decide.match import (
     verify_embedding,
 )
 from facegate.decide.policy import Match
-from facegate.decide.rules import group_name
+from facegate.decide.rules import DoorRules, group_name
 from facegate.decide.threshold import threshold_for_gallery
 from facegate.errors import GalleryError, NoFaceError
 from facegate.gallery import EmbeddingRecord, PersonSummary, SQLiteGallery
@@ -351,3 +351,15 @@ def remove_person(gallery: Gallery, name: str, events: EventLog | None) -> Perso
     if events is not None:
         events.forget_person(person.name, tombstone(person))
     return person
+
+
+def describe_door(
+    gallery: Gallery, store: AccessStore, rules: DoorRules, settings: Settings
+) -> dict[str, object]:
+    """Return a door's rules with its threshold and expected rates at today's gallery size."""
+    embedder = get_pipeline(settings.vision).embedder
+    vectors = len(gallery.embeddings(embedder.name))
+    policy = DoorPolicy(store, rules.name, rules.mode, settings)
+    threshold = policy.threshold(vectors, embedder.name, embedder.model_path)
+    point = operating_point(rules, threshold, vectors, embedder.name, embedder.model_path)
+    return {**rules.as_dict(), "gallery_vectors": vectors, **point}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +10,7 @@ import typer
 from rich.table import Table
 
 from facegate import api
-from facegate.access import DoorPolicy, level_rates, operating_point
+from facegate.access import door_rules
 from facegate.cli import (
     EXIT_OK,
     ConfigOpt,
@@ -26,10 +25,7 @@ from facegate.cli import (
 from facegate.decide.rules import (
     DoorRules,
     PersonAccess,
-    Window,
     group_name,
-    level_far,
-    parse_schedule,
 )
 from facegate.errors import UnknownDoorError
 from facegate.gallery.access import SQLiteAccessStore
@@ -81,62 +77,6 @@ LivenessOpt = Annotated[
 ]
 
 
-def _choice(value: str | None, name: str, choices: tuple[str, ...]) -> str | None:
-    """Return the value when it is one of the choices (or None), else raise ValueError."""
-    if value is not None and value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
-    return value
-
-
-def _schedules(specs: list[str]) -> dict[str, tuple[Window, ...]]:
-    """Return each group's windows from GROUP=WINDOW specs."""
-    out: dict[str, tuple[Window, ...]] = {}
-    for spec in specs:
-        group, window = parse_schedule(spec)
-        out[group] = (*out.get(group, ()), window)
-    return out
-
-
-def _rules(
-    base: DoorRules,
-    settings: Settings,
-    allow: list[str] | None,
-    level: str | None,
-    fpir: float | None,
-    mode: str | None,
-    schedule: list[str] | None,
-    liveness: str | None,
-) -> DoorRules:
-    """Return base with the given options applied (options left out keep base's values)."""
-    if level is not None and fpir is not None:
-        raise ValueError("give --level or --fpir, not both")
-    changes: dict[str, object] = {}
-    if level is not None or fpir is not None:
-        rates = level_rates(settings)
-        changes["level"], changes["far"] = level_far(level or "standard", fpir, rates)  # type: ignore[arg-type]
-    if allow is not None:
-        changes["allow"] = tuple(dict.fromkeys(group_name(g) for g in allow))
-    if schedule is not None:
-        changes["schedules"] = _schedules(schedule)
-    if mode is not None:
-        changes["mode"] = _choice(mode, "--mode", ("identify", "verify"))
-    if liveness is not None:
-        changes["liveness"] = _choice(liveness, "--liveness", ("required", "off"))
-    return replace(base, **changes)  # type: ignore[arg-type]
-
-
-def _show(
-    store: SQLiteAccessStore, gallery: api.SQLiteGallery, rules: DoorRules, settings: Settings
-) -> dict[str, object]:
-    """Return a door's rules with its threshold and expected rates at today's gallery size."""
-    embedder = api.get_pipeline(settings.vision).embedder
-    vectors = len(gallery.embeddings(embedder.name))
-    policy = DoorPolicy(store, rules.name, rules.mode, settings)
-    threshold = policy.threshold(vectors, embedder.name, embedder.model_path)
-    point = operating_point(rules, threshold, vectors, embedder.name, embedder.model_path)
-    return {**rules.as_dict(), "gallery_vectors": vectors, **point}
-
-
 def _print_door(info: dict[str, object]) -> None:
     """Print one door's rules and operating point."""
     allow = ", ".join(info["allow"]) or "everyone enrolled"  # type: ignore[arg-type]
@@ -178,7 +118,7 @@ def doors_add(
 
     def body() -> int:
         settings = _settings(config)
-        rules = _rules(
+        rules = door_rules(
             DoorRules(name, far=settings.doors.standard_far),
             settings,
             allow,
@@ -190,7 +130,7 @@ def doors_add(
         )
         gallery, store = _stores(db, settings)
         with gallery, store:
-            info = _show(store, gallery, store.add_door(rules), settings)
+            info = api.describe_door(gallery, store, store.add_door(rules), settings)
         _emit(info) if as_json else _print_door(info)
         return EXIT_OK
 
@@ -219,8 +159,8 @@ def doors_set(
             current = store.door(name)
             if current is None:
                 raise UnknownDoorError(f"door {name!r} is not configured (use `doors add`)")
-            rules = _rules(current, settings, allow, level, fpir, mode, schedule, liveness)
-            info = _show(store, gallery, store.update_door(rules), settings)
+            rules = door_rules(current, settings, allow, level, fpir, mode, schedule, liveness)
+            info = api.describe_door(gallery, store, store.update_door(rules), settings)
         _emit(info) if as_json else _print_door(info)
         return EXIT_OK
 
@@ -246,7 +186,7 @@ def doors_show(
                     f"door {name!r} is not configured: it admits everyone enrolled under the "
                     "global decide settings"
                 )
-            info = _show(store, gallery, rules, settings)
+            info = api.describe_door(gallery, store, rules, settings)
         _emit(info) if as_json else _print_door(info)
         return EXIT_OK
 

@@ -67,10 +67,10 @@ def _log(resources: Resources, event: AccessEvent) -> AccessEvent:
     return event
 
 
-def _refuse_rate_limited(
+def _rate_limited(
     resources: Resources, key: ApiKey, door: str, mode: str, claimed: str | None, over: list[str]
-) -> None:
-    """Log the refused attempt, raise an alarm, and answer 429 rate_limited."""
+) -> ApiError:
+    """Log the refused attempt, raise an alarm, and return the 429 rate_limited answer."""
     policy = DoorPolicy(resources.policy_store(), door, mode, resources.settings)
     verdict = policy.decide(Match(None, math.inf, 0.0), None, rate_limited=True)
     event = AccessEvent(
@@ -90,7 +90,7 @@ def _refuse_rate_limited(
     _log(resources, event)
     resources.alarm(door, key, over)
     window = resources.settings.doors.rate_limit_window_seconds
-    raise ApiError(
+    return ApiError(
         429,
         "rate_limited",
         f"too many failed attempts ({', '.join(s.split(':')[0] for s in over)}); "
@@ -125,32 +125,57 @@ def _answer(check: api.DoorCheck, event: AccessEvent, detail: bool) -> Decision:
     )
 
 
+class _Limited(Exception):
+    """Raised under the vision lock when the attempt is over a rate limit after all."""
+
+    def __init__(self, over: list[str]) -> None:
+        super().__init__(over)
+        self.over = over
+
+
+def _decide(
+    resources: Resources, door: str, claimed: str | None, upload: BinaryIO, subjects: list[str]
+) -> api.DoorCheck:
+    """Decode the upload, then under the vision lock re-check the limit, decide, count it.
+
+    Checking and counting under the one lock every face check holds makes the limit exact
+    under concurrency: the N+1-th failure is refused, not decided.
+    """
+    settings = resources.settings
+    with relabelled("image"):
+        image = read_image(upload, resources)
+        store = resources.policy_store()
+        with resources.vision_lock:
+            over = resources.limiter.blocked(subjects)
+            if over:
+                raise _Limited(over)
+            if claimed is None:
+                gallery = resources.cached_gallery()
+                result = api.check_identify(gallery, store, door, image, settings)
+            else:
+                result = api.check_verify(
+                    resources.gallery(), store, door, claimed, image, settings
+                )
+            if result.decision != "unlock":
+                resources.limiter.record_failure(subjects)
+    return result
+
+
 def check(
     resources: Resources, key: ApiKey, door: str, claimed: str | None, upload: BinaryIO
 ) -> Decision:
     """Run one door check (verify with a claim, else identify): limit, decide, log, answer."""
     started = time.perf_counter()
-    settings = resources.settings
     mode = "identify" if claimed is None else "verify"
     subjects = _subjects(key, door)
-    over = resources.limiter.blocked(subjects)
-    if over:
-        _refuse_rate_limited(resources, key, door, mode, claimed, over)
-    with relabelled("image"):
-        image = read_image(upload, resources)
-        store = resources.policy_store()
-        with resources.vision_lock:
-            if claimed is None:
-                result = api.check_identify(
-                    resources.cached_gallery(), store, door, image, settings
-                )
-            else:
-                result = api.check_verify(
-                    resources.gallery(), store, door, claimed, image, settings
-                )
+    over = resources.limiter.blocked(subjects)  # cheap refusal before any decoding
+    try:
+        if over:
+            raise _Limited(over)
+        result = _decide(resources, door, claimed, upload, subjects)
+    except _Limited as limited:
+        raise _rate_limited(resources, key, door, mode, claimed, limited.over) from None
     event = replace(result.event(), latency_ms=(time.perf_counter() - started) * 1e3)
     event = _log(resources, event)
-    if event.decision != "unlock":
-        resources.limiter.record_failure(subjects)
     detail = key.grants("read")  # admin keys hold every scope; door-only keys do not
     return _answer(result, event, detail)

@@ -9,9 +9,11 @@ from collections.abc import Callable, Sequence
 
 
 class FailureLimiter:
-    """Counts failed attempts (deny / retry) per subject within a window; thread-safe.
+    """Counts failed attempts (deny, retry) per subject within a window; thread-safe.
 
-    One process's memory: with several service workers each counts its own share.
+    One process's memory: with several service workers each counts its own share. Callers
+    check and record under one lock of their own (the service's vision lock), so concurrent
+    attempts cannot all pass the check before the first failure is counted.
     """
 
     def __init__(
