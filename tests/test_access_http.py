@@ -170,3 +170,14 @@ def test_removing_a_person_leaves_no_name_in_any_database_file(site: Server, fac
         data = path.read_bytes()
         assert name.encode() not in data, path
         assert name.encode("utf-16-le") not in data, path
+
+
+def test_dashboard_shows_each_door_policy_and_refusals_by_reason(site: Server) -> None:
+    """The served dashboard lists door lab's level and threshold and denials by reason."""
+    with site.client("read") as read:
+        page = read.get("/dashboard").text
+    panel = page[page.index('id="policies"') :]
+    assert "<td>lab</td>" in panel and "<td>standard</td>" in panel
+    assert "Refusals by reason" in panel
+    for reason in ("not_allowed", "unknown"):
+        assert f"<th>{reason}</th>" in panel

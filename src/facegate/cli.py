@@ -604,7 +604,8 @@ def report(
             settings = settings.model_copy(update={"dashboard": view})
         path = _events_path(events, db, settings)
         with EventLog(path) as log:
-            page = render_dashboard(log, settings, now=end, door=door)
+            policies = _door_policies(db, settings)
+            page = render_dashboard(log, settings, now=end, door=door, policies=policies)
         out.write_text(page, encoding="utf-8")
         if as_json:
             _emit({"report": str(out), "events": str(path), "bytes": len(page.encode())})
@@ -613,6 +614,20 @@ def report(
         return EXIT_OK
 
     _run(as_json, body)
+
+
+def _door_policies(db: Path | None, settings: Settings) -> list[dict[str, object]]:
+    """Return each configured door's rules and operating point (none without a gallery file)."""
+    from facegate.gallery.access import SQLiteAccessStore
+
+    gallery_path = db or settings.db or api.default_db_path()
+    if not Path(gallery_path).is_file():
+        return []
+    with (
+        api.open_gallery(gallery_path, settings) as gallery,
+        SQLiteAccessStore(gallery.path) as store,
+    ):
+        return [api.describe_door(gallery, store, r, settings) for r in store.doors()]
 
 
 def _print_alarm_run(run: AlarmRun, as_json: bool, show_checks: bool) -> None:

@@ -217,6 +217,18 @@ class EventLog(SQLiteStore):
         sql = f"SELECT {COLUMNS} FROM access_events{where} ORDER BY ts, id"
         return [_row_event(row) for row in self._read(sql, params)]
 
+    def refusals_by_reason(
+        self, since: TimeLike | None = None, until: TimeLike | None = None
+    ) -> dict[tuple[str, str], int]:
+        """Return how many deny / retry decisions each (door, reason) had in the range."""
+        where, params = _filters(None, None, None, since, until)
+        clause = (where + " AND" if where else " WHERE") + " decision != 'unlock'"
+        sql = (
+            "SELECT door, COALESCE(reason, 'unrecorded'), COUNT(*) FROM access_events"
+            f"{clause} GROUP BY 1, 2"
+        )
+        return {(door, reason): int(n) for door, reason, n in self._read(sql, params)}
+
     def doors(self) -> list[str]:
         """Return the names of every door with an event, sorted."""
         return [row[0] for row in self._read("SELECT DISTINCT door FROM access_events ORDER BY 1")]
