@@ -5,10 +5,8 @@ Exit codes: 0 accepted / done, 1 rejected / unknown, 2 bad input or usage.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,13 +15,23 @@ from rich.console import Console
 from rich.table import Table
 
 from facegate import api
-from facegate.errors import FacegateError
-from facegate.settings import Settings, load_settings
+from facegate.cli_common import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    ConfigOpt,
+    DbOpt,
+    EmbedderOpt,
+    JsonOpt,
+    _emit,
+    _run,
+    _settings,
+    console,
+)
+from facegate.cli_doors import doors_app, people_set
+from facegate.settings import Settings
 
 if TYPE_CHECKING:
     from facegate.watch import AlarmRun
-
-EXIT_OK, EXIT_REJECTED, EXIT_BAD_INPUT = 0, 1, 2
 
 app = typer.Typer(
     help="facegate: face-recognition access control (enroll, verify 1:1, identify 1:N).",
@@ -31,7 +39,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-people_app = typer.Typer(help="List or remove enrolled people.", no_args_is_help=True)
+people_app = typer.Typer(
+    help="List enrolled people, set their groups and dates, or remove them.", no_args_is_help=True
+)
 eval_app = typer.Typer(help="Evaluate recognition accuracy on labelled data.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list or revoke API keys of the service.", no_args_is_help=True)
 alarms_app = typer.Typer(help="Check the alarm bounds on the event log.", no_args_is_help=True)
@@ -39,53 +49,8 @@ app.add_typer(people_app, name="people")
 app.add_typer(eval_app, name="eval")
 app.add_typer(alarms_app, name="alarms")
 app.add_typer(keys_app, name="keys")
-
-console = Console()
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object per result.")]
-DbOpt = Annotated[
-    Path | None,
-    typer.Option("--db", envvar="FACEGATE_DB", help="Gallery database (default: user data dir)."),
-]
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", envvar="FACEGATE_CONFIG", help="Settings TOML file."),
-]
-EmbedderOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--embedder",
-        help="'dlib' or 'onnx:PATH' (a head or CNN from `facegate train`); default: settings.",
-    ),
-]
-
-
-def _emit(obj: dict[str, object]) -> None:
-    """Print one JSON object on its own line."""
-    sys.stdout.write(json.dumps(obj, default=str) + "\n")
-    sys.stdout.flush()
-
-
-def _run(as_json: bool, body: Callable[[], int]) -> None:
-    """Run a command body, turning facegate errors into exit code 2 with a one-line reason."""
-    try:
-        code = body()
-    except (FacegateError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if as_json:
-            _emit({"error": getattr(exc, "code", "bad_input"), "message": reason})
-        sys.stderr.write(f"facegate: error: {reason}\n")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    raise typer.Exit(code)
-
-
-def _settings(config: Path | None, embedder: str | None = None) -> Settings:
-    """Return settings from the config file (if any) and the environment, with --embedder."""
-    settings = load_settings(config)
-    if embedder is None:
-        return settings
-    vision = settings.vision.model_validate({**settings.vision.model_dump(), "embedder": embedder})
-    return settings.model_copy(update={"vision": vision})
+app.add_typer(doors_app, name="doors")
+people_app.command("set")(people_set)
 
 
 @app.command()
@@ -1005,11 +970,6 @@ def collect(
         return EXIT_OK if report.kept else EXIT_REJECTED
 
     _run(as_json, body)
-
-
-from facegate.cli_doors import doors_app  # noqa: E402 (it uses the helpers above)
-
-app.add_typer(doors_app, name="doors")
 
 
 def main() -> None:

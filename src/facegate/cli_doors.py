@@ -1,4 +1,4 @@
-"""`facegate doors ...` and `facegate people set`: doors, their rules, people's groups and dates."""
+"""`facegate doors ...` and `facegate people set` (registered by cli.py): doors and access."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.table import Table
 
 from facegate import api
 from facegate.access import door_rules
-from facegate.cli import (
+from facegate.cli_common import (
     EXIT_OK,
     ConfigOpt,
     DbOpt,
@@ -20,7 +20,6 @@ from facegate.cli import (
     _run,
     _settings,
     console,
-    people_app,
 )
 from facegate.decide.rules import (
     DoorRules,
@@ -251,7 +250,6 @@ def _date(value: str | None, option: str) -> date | None:
         raise ValueError(f"{option} {value!r}: expected a date YYYY-MM-DD or 'none'") from None
 
 
-@people_app.command("set")
 def people_set(
     name: Annotated[str, typer.Argument(help="The enrolled person.")],
     group: Annotated[

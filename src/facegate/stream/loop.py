@@ -15,7 +15,7 @@ from facegate.decide.policy import Match
 from facegate.gallery.access import AccessStore
 from facegate.gallery.types import EmbeddingSet, Gallery
 from facegate.settings import Settings
-from facegate.stream.gate import build_gate
+from facegate.stream.gates import build_gate
 from facegate.stream.liveness import LivenessTrack
 from facegate.stream.select import BestFrames, frame_score
 from facegate.stream.tracker import Tracker
