@@ -27,14 +27,14 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from facegate.calibration import threshold_for_gallery
-from facegate.decide import (
+from facegate.decide.match import (
     DEFAULT_FUSION,
     FusionRule,
     IdentifyDecision,
     identify_embedding,
     identify_frames,
 )
+from facegate.decide.threshold import threshold_for_gallery
 from facegate.gallery import EmbeddingSet
 from facegate.media import load_image
 from facegate.settings import Settings, VisionSettings, load_settings

@@ -35,7 +35,8 @@ from facegate.access_event import AccessEvent
 from facegate.demo import enroll_scene_people
 from facegate.gallery import SQLiteGallery
 from facegate.settings import GateSettings, Settings, load_settings
-from facegate.stream.gate import Gate, GateResult, build_gate
+from facegate.stream.gate import Gate, GateResult
+from facegate.stream.gates import build_gate
 from facegate.stream.loop import AccessLoop
 from facegate.stream.presence import SHIPPED_MODEL
 from facegate.stream.scene import DEFAULT_FPS, SceneSegment, demo_scene, face_in_view

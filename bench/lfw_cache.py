@@ -27,10 +27,10 @@ from facegate.errors import ImageError
 from facegate.evaluate.multi import ImageFaces
 from facegate.media import load_image
 from facegate.settings import Settings
-from facegate.stream.select import estimate_yaw
 from facegate.vision.align import align_face
 from facegate.vision.detect import build_detector, select_faces
 from facegate.vision.embed import DlibResnetEmbedder, normalize_rows
+from facegate.vision.pose import estimate_yaw
 from facegate.vision.quality import measure_quality
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -28,7 +28,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from facegate.calibration import (
+from facegate.decide.threshold import (
     IMPOSTOR_TAIL_PATH,
     ImpostorTail,
     fit_impostor_tail,

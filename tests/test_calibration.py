@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from facegate import api
-from facegate.calibration import (
+from facegate.decide.threshold import (
     IMPOSTOR_TAIL_PATH,
     ImpostorTail,
     fit_impostor_tail,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facegate.decide import distances, identify_embedding, verify_embedding
+from facegate.decide.match import distances, identify_embedding, verify_embedding
 from facegate.gallery import EmbeddingSet
 
 

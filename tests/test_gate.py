@@ -10,7 +10,8 @@ import pytest
 
 from facegate.errors import ImageError
 from facegate.settings import GateSettings
-from facegate.stream.gate import GateResult, OpenGate, PixelChangeGate, build_gate
+from facegate.stream.gate import GateResult, OpenGate, PixelChangeGate
+from facegate.stream.gates import build_gate
 
 FPS = 25.0
 

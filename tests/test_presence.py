@@ -13,7 +13,8 @@ import pytest
 
 from facegate.errors import SettingsError
 from facegate.settings import GateSettings, load_settings
-from facegate.stream.gate import GateResult, PixelChangeGate, build_gate
+from facegate.stream.gate import GateResult, PixelChangeGate
+from facegate.stream.gates import build_gate
 from facegate.stream.presence import (
     INPUT_HEIGHT,
     INPUT_WIDTH,

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facegate.decide import (
+from facegate.decide.match import (
     IdentifyDecision,
     fuse_distances,
     fuse_embeddings,
@@ -24,7 +24,6 @@ from facegate.settings import SelectSettings, VisionSettings
 from facegate.stream.select import (
     BestFrames,
     ScoreWeights,
-    estimate_yaw,
     exposure_score,
     frame_score,
     frame_score_parts,
@@ -33,6 +32,7 @@ from facegate.stream.select import (
 )
 from facegate.vision import FaceBox, FacePipeline, FaceQuality
 from facegate.vision.align import align_face
+from facegate.vision.pose import estimate_yaw
 from facegate.vision.quality import measure_quality
 
 # A frontal face in dlib's 5-point order: image-right eye (outer, inner), image-left eye

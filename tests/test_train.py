@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from facegate.calibration import tail_path, threshold_for_gallery
 from facegate.cli import app
+from facegate.decide.threshold import tail_path, threshold_for_gallery
 from facegate.settings import DecideSettings, VisionSettings
 from facegate.training.identities import (
     ChipSet,

@@ -43,6 +43,8 @@ class AccessEvent:
     liveness: dict[str, Any] | None = None
     latency_ms: float = 0.0
     attempt: int = 1
+    reason: str | None = None
+    policy_version: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

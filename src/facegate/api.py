@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import platformdirs
 
-from facegate.calibration import threshold_for_gallery
-from facegate.decide import (
+from facegate.access import DoorPolicy, operating_point
+from facegate.access_event import AccessEvent, now_iso
+from facegate.decide.match import (
     IdentifyDecision,
     VerifyDecision,
     identify_embedding,
     verify_embedding,
 )
+from facegate.decide.policy import Match
+from facegate.decide.rules import DoorRules, group_name
+from facegate.decide.threshold import threshold_for_gallery
 from facegate.errors import GalleryError, NoFaceError
 from facegate.gallery import EmbeddingRecord, PersonSummary, SQLiteGallery
+from facegate.gallery.access import AccessStore
+from facegate.gallery.names import person_name
 from facegate.gallery.types import Gallery
 from facegate.media import load_image
+from facegate.monitor.events import EventLog
 from facegate.settings import MediaSettings, Settings, VisionSettings, load_settings
 from facegate.vision import FaceEncoding, FacePipeline
 from facegate.vision.detect import FacePolicy
@@ -112,10 +121,17 @@ def enroll(
     consent: str = "",
     add: bool = False,
     settings: Settings | None = None,
+    groups: Sequence[str] = (),
+    store: AccessStore | None = None,
 ) -> PersonSummary:
-    """Enroll a person from images, all or nothing; return the stored person."""
+    """Enroll a person from images, all or nothing; return the stored person.
+
+    groups: door groups the person joins (added to any they have), kept in the access store.
+    """
     settings = settings or load_settings()
     pipeline = get_pipeline(settings.vision)
+    name = person_name(name)  # refuse a bad name or group before any face work
+    wanted = [group_name(g) for g in groups]
     if not images:
         raise ValueError("enrollment needs at least one image")
     records = []
@@ -132,7 +148,14 @@ def enroll(
                 brightness=face.quality.brightness,
             )
         )
-    return gallery.add_person(name, records, consent=consent, extend=add)
+    person = gallery.add_person(name, records, consent=consent, extend=add)
+    if groups:
+        if store is None:
+            raise ValueError("groups need the access store")
+        current = store.person_access(person.name)
+        joined = current.groups | set(wanted)
+        store.set_person_access(person.name, replace(current, groups=frozenset(joined)))
+    return person
 
 
 def _probe_faces(
@@ -185,3 +208,158 @@ def identify(
         latency = (time.perf_counter() - start) * 1000
         results.append(IdentifyResult(**asdict(decision), face=face, latency_ms=latency))
     return results
+
+
+@dataclass(frozen=True)
+class DoorCheck:
+    """One image checked at a door: the match, the door's decision and its reason."""
+
+    mode: str
+    door: str
+    claimed: str | None
+    decision: str
+    reason: str
+    person: str | None
+    distance: float
+    threshold: float
+    face: FaceEncoding
+    policy_version: int
+    latency_ms: float
+
+    def as_dict(self, detail: bool = True) -> dict[str, object]:
+        """Return a JSON-ready dict; without detail only the decision and its reason."""
+        brief: dict[str, object] = {
+            "mode": self.mode,
+            "door": self.door,
+            "decision": self.decision,
+            "reason": self.reason,
+        }
+        if not detail:
+            return brief
+        return {
+            **brief,
+            "person": self.person,
+            "claimed": self.claimed,
+            "distance": _round(self.distance),
+            "threshold": self.threshold,
+            "policy_version": self.policy_version,
+            "box": self.face.box.as_list(),
+            "quality": self.face.quality.as_dict(),
+            "latency_ms": round(self.latency_ms, 1),
+        }
+
+    def event(self) -> AccessEvent:
+        """Return the access event that records this check."""
+        return AccessEvent(
+            time=now_iso(),
+            door=self.door,
+            mode=self.mode,
+            track=None,
+            claimed=self.claimed,
+            decision=self.decision,
+            person=self.person,
+            distance=_round(self.distance),
+            threshold=self.threshold,
+            frames_used=1,
+            face_quality={**self.face.quality.as_dict(), "box": self.face.box.as_list()},
+            latency_ms=self.latency_ms,
+            reason=self.reason,
+            policy_version=self.policy_version,
+        )
+
+
+def check_identify(
+    gallery: Gallery,
+    store: AccessStore | None,
+    door: str,
+    image: ImageSource,
+    settings: Settings,
+    when: datetime | None = None,
+) -> DoorCheck:
+    """Identify the largest face against everyone enrolled, then apply the door's rules."""
+    start = time.perf_counter()
+    policy = DoorPolicy(store, door, "identify", settings)
+    embedder = get_pipeline(settings.vision).embedder
+    enrolled = gallery.embeddings(embedder.name)
+    threshold = policy.threshold(len(enrolled), embedder.name, embedder.model_path)
+    face = _probe_faces(image, settings, "largest")[0]
+    found = identify_embedding(face.embedding, enrolled, threshold, settings.decide.identify_k)
+    verdict = policy.decide(Match(found.person, found.distance, threshold), None, when)
+    return DoorCheck(
+        "identify",
+        door,
+        None,
+        verdict.decision,
+        verdict.reason,
+        verdict.person,
+        found.distance,
+        threshold,
+        face,
+        policy.rules.version,
+        (time.perf_counter() - start) * 1000,
+    )
+
+
+def check_verify(
+    gallery: Gallery,
+    store: AccessStore | None,
+    door: str,
+    name: str,
+    image: ImageSource,
+    settings: Settings,
+    when: datetime | None = None,
+) -> DoorCheck:
+    """Verify the largest face against the claimed person, then apply the door's rules.
+
+    A claim of someone not enrolled is answered like any failed match (reason `unknown`),
+    after the same face work, so a caller cannot tell who is enrolled.
+    """
+    start = time.perf_counter()
+    policy = DoorPolicy(store, door, "verify", settings)
+    embedder = get_pipeline(settings.vision).embedder
+    face = _probe_faces(image, settings, "largest")[0]
+    claimed = gallery.embeddings(embedder.name, name)
+    threshold = policy.threshold(len(claimed), embedder.name, embedder.model_path)
+    distance = (
+        verify_embedding(face.embedding, claimed, threshold).distance if len(claimed) else math.inf
+    )
+    person = name if distance <= threshold else None
+    verdict = policy.decide(Match(person, distance, threshold), None, when)
+    return DoorCheck(
+        "verify",
+        door,
+        name,
+        verdict.decision,
+        verdict.reason,
+        verdict.person,
+        distance,
+        threshold,
+        face,
+        policy.rules.version,
+        (time.perf_counter() - start) * 1000,
+    )
+
+
+def tombstone(person: PersonSummary) -> str:
+    """Return the id that replaces a removed person's name in the event log."""
+    return f"removed-person-{person.id}"
+
+
+def remove_person(gallery: Gallery, name: str, events: EventLog | None) -> PersonSummary:
+    """Remove a person and every trace: gallery rows, groups, and their name in the event log."""
+    person = gallery.remove_person(name)
+    if events is not None:
+        events.forget_person(person.name, tombstone(person))
+    return person
+
+
+def describe_door(
+    gallery: Gallery, store: AccessStore, rules: DoorRules, settings: Settings
+) -> dict[str, object]:
+    """Return a door's rules with its threshold and expected rates at today's gallery size."""
+    embedder = get_pipeline(settings.vision).embedder
+    vectors = len(gallery.embeddings(embedder.name))
+    policy = DoorPolicy(store, rules.name, rules.mode, settings)
+    threshold = policy.threshold(vectors, embedder.name, embedder.model_path)
+    point = operating_point(rules, threshold, vectors, embedder.name, embedder.model_path)
+    return {**rules.as_dict(), "gallery_vectors": vectors, **point}

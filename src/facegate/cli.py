@@ -5,9 +5,8 @@ Exit codes: 0 accepted / done, 1 rejected / unknown, 2 bad input or usage.
 
 from __future__ import annotations
 
-import json
+import math
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,14 +15,24 @@ from rich.console import Console
 from rich.table import Table
 
 from facegate import api
+from facegate.cli_common import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    ConfigOpt,
+    DbOpt,
+    EmbedderOpt,
+    JsonOpt,
+    _emit,
+    _run,
+    _settings,
+    console,
+)
+from facegate.cli_doors import doors_app, people_set
 from facegate.cli_models import models_app
-from facegate.errors import FacegateError
-from facegate.settings import Settings, load_settings
+from facegate.settings import Settings
 
 if TYPE_CHECKING:
     from facegate.watch import AlarmRun
-
-EXIT_OK, EXIT_REJECTED, EXIT_BAD_INPUT = 0, 1, 2
 
 app = typer.Typer(
     help="facegate: face-recognition access control (enroll, verify 1:1, identify 1:N).",
@@ -31,7 +40,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-people_app = typer.Typer(help="List or remove enrolled people.", no_args_is_help=True)
+people_app = typer.Typer(
+    help="List enrolled people, set their groups and dates, or remove them.", no_args_is_help=True
+)
 eval_app = typer.Typer(help="Evaluate recognition accuracy on labelled data.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list or revoke API keys of the service.", no_args_is_help=True)
 alarms_app = typer.Typer(help="Check the alarm bounds on the event log.", no_args_is_help=True)
@@ -40,54 +51,8 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(alarms_app, name="alarms")
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
-
-console = Console()
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object per result.")]
-DbOpt = Annotated[
-    Path | None,
-    typer.Option("--db", envvar="FACEGATE_DB", help="Gallery database (default: user data dir)."),
-]
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", envvar="FACEGATE_CONFIG", help="Settings TOML file."),
-]
-EmbedderOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--embedder",
-        help="'dlib', 'onnx:PATH' (a head or CNN from `facegate train`) or 'onnx-arcface:PATH' "
-        "(your ArcFace-style 112 px model); default: settings.",
-    ),
-]
-
-
-def _emit(obj: dict[str, object]) -> None:
-    """Print one JSON object on its own line."""
-    sys.stdout.write(json.dumps(obj, default=str) + "\n")
-    sys.stdout.flush()
-
-
-def _run(as_json: bool, body: Callable[[], int]) -> None:
-    """Run a command body, turning facegate errors into exit code 2 with a one-line reason."""
-    try:
-        code = body()
-    except (FacegateError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if as_json:
-            _emit({"error": getattr(exc, "code", "bad_input"), "message": reason})
-        sys.stderr.write(f"facegate: error: {reason}\n")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    raise typer.Exit(code)
-
-
-def _settings(config: Path | None, embedder: str | None = None) -> Settings:
-    """Return settings from the config file (if any) and the environment, with --embedder."""
-    settings = load_settings(config)
-    if embedder is None:
-        return settings
-    vision = settings.vision.model_validate({**settings.vision.model_dump(), "embedder": embedder})
-    return settings.model_copy(update={"vision": vision})
+app.add_typer(doors_app, name="doors")
+people_app.command("set")(people_set)
 
 
 @app.command()
@@ -97,6 +62,10 @@ def enroll(
     as_json: JsonOpt = False,
     consent: Annotated[str, typer.Option(help="Consent note stored with the enrollment.")] = "",
     add: Annotated[bool, typer.Option("--add", help="Add images to an enrolled person.")] = False,
+    group: Annotated[
+        list[str] | None,
+        typer.Option("--group", help="A group the person joins (repeatable; see `doors add`)."),
+    ] = None,
     db: DbOpt = None,
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
@@ -105,8 +74,12 @@ def enroll(
 
     def body() -> int:
         settings = _settings(config, embedder)
-        with api.open_gallery(db, settings) as gallery:
-            person = api.enroll(gallery, name, images, consent=consent, add=add, settings=settings)
+        from facegate.gallery.access import SQLiteAccessStore
+
+        with api.open_gallery(db, settings) as gallery, SQLiteAccessStore(gallery.path) as store:
+            person = api.enroll(
+                gallery, name, images, consent, add, settings, groups=group or (), store=store
+            )
         if as_json:
             _emit({"enrolled": person.as_dict(), "images": len(images)})
         else:
@@ -143,14 +116,20 @@ def people_list(as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = 
 def people_remove(
     name: Annotated[str, typer.Argument(help="The person to remove.")],
     as_json: JsonOpt = False,
+    events: Annotated[
+        Path | None,
+        typer.Option(help="Event log whose mentions become a tombstone (default: the gallery's)."),
+    ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Remove a person and every trace of them (embeddings, consent records)."""
+    """Remove a person and every trace of them (embeddings, consent, groups, name in events)."""
+    from facegate.monitor.events import EventLog
 
     def body() -> int:
-        with api.open_gallery(db, _settings(config)) as gallery:
-            person = gallery.remove_person(name)
+        settings = _settings(config)
+        with api.open_gallery(db, settings) as gallery, EventLog(events or gallery.path) as log:
+            person = api.remove_person(gallery, name, log)
         if as_json:
             _emit({"removed": person.as_dict()})
         else:
@@ -160,11 +139,45 @@ def people_remove(
     _run(as_json, body)
 
 
+DoorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--door",
+        help="Decide as this door would (its groups, schedule, level; unlock/retry/deny + reason); "
+        "exit 0 only on unlock. Not logged.",
+    ),
+]
+
+
+def _door_check(
+    as_json: bool, settings: Settings, db: Path | None, door: str, image: Path, claim: str | None
+) -> int:
+    """Run one door check (verify when a claim is given, else identify) and print it."""
+    from facegate.gallery.access import SQLiteAccessStore
+
+    with api.open_gallery(db, settings) as gallery, SQLiteAccessStore(gallery.path) as store:
+        if claim is None:
+            check = api.check_identify(gallery, store, door, image, settings)
+        else:
+            check = api.check_verify(gallery, store, door, claim, image, settings)
+    if as_json:
+        _emit(check.as_dict())
+    else:
+        colour = {"unlock": "green", "retry": "yellow"}.get(check.decision, "red")
+        distance = "-" if not math.isfinite(check.distance) else f"{check.distance:.3f}"
+        console.print(
+            f"[{colour}]{check.decision.upper()}[/] at door {door} ({check.reason}): "
+            f"{check.person or 'nobody'}, distance {distance} (threshold {check.threshold:.3f})"
+        )
+    return EXIT_OK if check.decision == "unlock" else EXIT_REJECTED
+
+
 @app.command()
 def verify(
     name: Annotated[str, typer.Argument(help="The claimed person (the key card's owner).")],
     image: Annotated[Path, typer.Argument(help="The live photo.")],
     as_json: JsonOpt = False,
+    door: DoorOpt = None,
     db: DbOpt = None,
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
@@ -173,6 +186,8 @@ def verify(
 
     def body() -> int:
         settings = _settings(config, embedder)
+        if door is not None:
+            return _door_check(as_json, settings, db, door, image, name)
         with api.open_gallery(db, settings) as gallery:
             result = api.verify(gallery, name, image, settings)
         if as_json:
@@ -195,6 +210,7 @@ def identify(
     all_faces: Annotated[
         bool, typer.Option("--all-faces", help="Identify every face, not only the largest.")
     ] = False,
+    door: DoorOpt = None,
     db: DbOpt = None,
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
@@ -203,6 +219,10 @@ def identify(
 
     def body() -> int:
         settings = _settings(config, embedder)
+        if door is not None:
+            if all_faces:
+                raise ValueError("--door checks the largest face; leave out --all-faces")
+            return _door_check(as_json, settings, db, door, image, None)
         with api.open_gallery(db, settings) as gallery:
             results = api.identify(gallery, image, settings, "all" if all_faces else None)
         for result in results:
@@ -473,15 +493,8 @@ def run(
     config: ConfigOpt = None,
 ) -> None:
     """Watch a door: gate -> faces -> best frames -> decision, one per approaching person."""
-    import tempfile
-
     from facegate.access_event import AccessEvent
-    from facegate.actions import build_dispatcher
-    from facegate.demo import enroll_scene_people
-    from facegate.door import EventSink, run_loop
-    from facegate.monitor.events import EventLog
-    from facegate.stream.loop import AccessLoop
-    from facegate.stream.sources import open_source
+    from facegate.door import run_door
 
     def show(event: AccessEvent) -> None:
         if as_json:
@@ -492,7 +505,8 @@ def run(
         distance = "-" if event.distance is None else f"{event.distance:.3f}"
         console.print(
             f"{event.time} door {event.door} track {event.track}: [bold]{event.decision}[/] "
-            f"{who} (distance {distance}, {event.frames_used} frames, {event.latency_ms:.0f} ms)"
+            f"({event.reason}) {who} (distance {distance}, {event.frames_used} frames, "
+            f"{event.latency_ms:.0f} ms)"
         )
 
     def body() -> int:
@@ -501,21 +515,8 @@ def run(
             settings = settings.model_copy(
                 update={"loop": settings.loop.model_copy(update={"door": door})}
             )
-        dispatcher = build_dispatcher(settings.actions, webhook or (), mqtt, command)
-        with tempfile.TemporaryDirectory(prefix="facegate-run-") as tmp:
-            gallery_path = db or settings.db
-            if source is None and gallery_path is None:
-                gallery_path = Path(tmp) / "demo.db"
-            with api.open_gallery(gallery_path, settings) as gallery:
-                if source is None and not gallery.people():
-                    enroll_scene_people(gallery, Path(tmp), settings)
-                with EventLog(events or gallery.path) as log:
-                    sink = EventSink(log, dispatcher, settings.loop.attempt_window_seconds, show)
-                    try:
-                        frames = open_source(source, settings.source, realtime=realtime)
-                        stats = run_loop(frames, AccessLoop(settings, gallery, sink), max_seconds)
-                    finally:
-                        sink.close()
+        outputs = (webhook or (), mqtt, command)
+        stats = run_door(settings, source, db, events, outputs, show, max_seconds, realtime)
         Console(stderr=True).print(
             f"facegate: {stats.frames} frames, {stats.gated} past the gate, "
             f"{stats.embedded} faces embedded, {stats.decisions} decisions"
@@ -571,7 +572,8 @@ def report(
             settings = settings.model_copy(update={"dashboard": view})
         path = _events_path(events, db, settings)
         with EventLog(path) as log:
-            page = render_dashboard(log, settings, now=end, door=door)
+            policies = _door_policies(db, settings)
+            page = render_dashboard(log, settings, now=end, door=door, policies=policies)
         out.write_text(page, encoding="utf-8")
         if as_json:
             _emit({"report": str(out), "events": str(path), "bytes": len(page.encode())})
@@ -580,6 +582,20 @@ def report(
         return EXIT_OK
 
     _run(as_json, body)
+
+
+def _door_policies(db: Path | None, settings: Settings) -> list[dict[str, object]]:
+    """Return each configured door's rules and operating point (none without a gallery file)."""
+    from facegate.gallery.access import SQLiteAccessStore
+
+    gallery_path = db or settings.db or api.default_db_path()
+    if not Path(gallery_path).is_file():
+        return []
+    with (
+        api.open_gallery(gallery_path, settings) as gallery,
+        SQLiteAccessStore(gallery.path) as store,
+    ):
+        return [api.describe_door(gallery, store, r, settings) for r in store.doors()]
 
 
 def _print_alarm_run(run: AlarmRun, as_json: bool, show_checks: bool) -> None:

@@ -22,8 +22,8 @@ from facegate.access_event import now_iso
 from facegate.errors import FacegateError, ImageError
 from facegate.media import load_image
 from facegate.settings import Settings
-from facegate.stream.select import estimate_yaw
 from facegate.vision import FacePipeline
+from facegate.vision.pose import estimate_yaw
 from facegate.vision.types import FaceEncoding
 
 CROP_MARGIN = 0.5  # face widths added on each side of the box

@@ -7,23 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
-import matplotlib.cbook
 import numpy as np
-import skimage.data
 
 from facegate import api
 from facegate.gallery import SQLiteGallery
-from facegate.media import encode_jpeg, load_image
+from facegate.media import encode_jpeg
 from facegate.settings import Settings, load_settings
-
-# Head regions (top, bottom, left, right) of the shipped photos, found once by the HOG detector.
-SUBJECTS = {
-    "Eileen Collins": (skimage.data.astronaut, (20, 260, 110, 330)),
-    "Grace Hopper": (
-        lambda: load_image(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)),
-        (60, 420, 90, 460),
-    ),
-}
+from facegate.stream.subjects import SUBJECTS
 
 
 def make_views(

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import logging
 import queue
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from facegate.access_event import AccessEvent
+from facegate.actions import build_dispatcher
 from facegate.actions.outputs import Dispatcher
+from facegate.api import open_gallery
+from facegate.demo import enroll_scene_people
+from facegate.gallery.access import SQLiteAccessStore
 from facegate.monitor.events import EventLog
+from facegate.settings import Settings
 from facegate.stream.loop import AccessLoop, LoopStats
-from facegate.stream.sources import FrameSource
+from facegate.stream.sources import FrameSource, open_source
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +82,37 @@ def run_loop(source: FrameSource, loop: AccessLoop, max_seconds: float | None = 
         loop.flush(last)
         source.close()
     return loop.stats
+
+
+def run_door(
+    settings: Settings,
+    source: str | None,
+    db: Path | None,
+    events: Path | None,
+    outputs: tuple[Sequence[str], str | None, str | None],
+    show: Callable[[AccessEvent], None],
+    max_seconds: float | None = None,
+    realtime: bool = False,
+) -> LoopStats:
+    """Run one door: gallery, access rules, event log, outputs, source -> loop; return stats.
+
+    outputs: (webhook URLs, MQTT URL, command) beside the settings' own. Without a source the
+    demo scene plays against a temporary gallery of its people (unless a gallery is named).
+    """
+    webhooks, mqtt, command = outputs
+    dispatcher = build_dispatcher(settings.actions, webhooks, mqtt, command)
+    with tempfile.TemporaryDirectory(prefix="facegate-run-") as tmp:
+        gallery_path = db or settings.db
+        if source is None and gallery_path is None:
+            gallery_path = Path(tmp) / "demo.db"
+        with open_gallery(gallery_path, settings) as gallery:
+            if source is None and not gallery.people():
+                enroll_scene_people(gallery, Path(tmp), settings)
+            with EventLog(events or gallery.path) as log, SQLiteAccessStore(gallery.path) as rules:
+                sink = EventSink(log, dispatcher, settings.loop.attempt_window_seconds, show)
+                try:
+                    frames = open_source(source, settings.source, realtime=realtime)
+                    loop = AccessLoop(settings, gallery, sink, access=rules)
+                    return run_loop(frames, loop, max_seconds)
+                finally:
+                    sink.close()

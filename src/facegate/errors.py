@@ -115,3 +115,15 @@ class OutputConfigError(OutputError, ValueError):
     """An output was given a URL or option it cannot use."""
 
     code = "bad_output"
+
+
+class DoorExistsError(GalleryError):
+    """A door of that name is already configured."""
+
+    code = "door_exists"
+
+
+class UnknownDoorError(GalleryError):
+    """No door of that name is configured."""
+
+    code = "unknown_door"

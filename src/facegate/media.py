@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -20,6 +22,31 @@ from facegate.settings import MediaSettings
 ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP"})
 
 
+def _read_regular_file(path: Path, name: str, max_bytes: int) -> bytes:
+    """Return a regular file's bytes, at most max_bytes; refuse directories, FIFOs, devices.
+
+    Opened non-blocking (a FIFO must not hang the caller), checked on the open descriptor
+    (no swap between check and read), and read one byte past the limit, never more.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise NotAnImageError(f"{name}: cannot read file ({exc.strerror})") from exc
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise NotAnImageError(f"{name}: {kind}; an image must be a regular file")
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        if info.st_size > max_bytes:
+            raise ImageTooLargeError(f"{name}: file is {info.st_size} bytes, limit is {max_bytes}")
+        chunks, total = [], 0
+        while total <= max_bytes and (chunk := handle.read(max_bytes + 1 - total)):
+            chunks.append(chunk)
+            total += len(chunk)
+    return b"".join(chunks)
+
+
 def _read_bytes(source: str | Path | bytes, limits: MediaSettings) -> tuple[bytes, str]:
     """Return the encoded bytes and a name for messages, refusing oversize files."""
     if isinstance(source, bytes | bytearray | memoryview):
@@ -27,13 +54,7 @@ def _read_bytes(source: str | Path | bytes, limits: MediaSettings) -> tuple[byte
     else:
         path = Path(source)
         name = str(path)
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise NotAnImageError(f"{name}: cannot read file ({exc.strerror})") from exc
-        if size > limits.max_bytes:
-            raise ImageTooLargeError(f"{name}: file is {size} bytes, limit is {limits.max_bytes}")
-        data = path.read_bytes()
+        data = _read_regular_file(path, name, limits.max_bytes)
     if len(data) > limits.max_bytes:
         raise ImageTooLargeError(f"{name}: {len(data)} bytes, limit is {limits.max_bytes}")
     if not data:

@@ -7,12 +7,21 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from facegate.errors import SettingsError
 
 ENV_PREFIX = "FACEGATE_"
+MAX_DISTANCE = 2.0  # unit vectors are at most 2 apart: a larger threshold admits anyone
 
 
 class _Section(BaseModel):
@@ -140,6 +149,8 @@ class DecideSettings(_Section):
     threshold: float = Field(
         0.42,
         gt=0.0,
+        le=MAX_DISTANCE,
+        allow_inf_nan=False,
         description="Max Euclidean distance between unit embeddings for 'same person'. "
         "Calibrated on LFW View 1 (pairsDevTrain.txt); see docs/threshold.md.",
     )
@@ -152,10 +163,15 @@ class DecideSettings(_Section):
         lt=1.0,
         description="Target share of strangers (people not enrolled) that 1:N identify may "
         "name as someone. The 1:N threshold is derived from it and the number of enrolled "
-        "vectors (never above `threshold`); see facegate/calibration.py and docs/threshold.md.",
+        "vectors (never above `threshold`); see facegate/decide/threshold.py and "
+        "docs/threshold.md.",
     )
     identify_threshold: float | None = Field(
-        None, gt=0.0, description="A fixed 1:N threshold instead of the one from identify_fpir."
+        None,
+        gt=0.0,
+        le=MAX_DISTANCE,
+        allow_inf_nan=False,
+        description="A fixed 1:N threshold instead of the one from identify_fpir.",
     )
 
 
@@ -242,7 +258,7 @@ class SelectSettings(_Section):
         "mean_embedding",
         description="How the best frames become one decision: identify the mean of their "
         "embeddings (default), or fuse per-frame distances: mean of the best majority, median, "
-        "majority vote (see decide.py for the measured comparison).",
+        "majority vote (see decide/match.py for the measured comparison).",
     )
 
 
@@ -296,6 +312,8 @@ class LoopSettings(_Section):
     retry_margin: float = Field(
         0.05,
         ge=0.0,
+        le=MAX_DISTANCE,
+        allow_inf_nan=False,
         description="Fused distances within this above the threshold ask the person to retry "
         "instead of denying.",
     )
@@ -486,6 +504,51 @@ class ServiceSettings(_Section):
     )
 
 
+class DoorsSettings(_Section):
+    """Doors as stored objects (`facegate doors`): security levels, site time, rate limits."""
+
+    timezone: str = Field(
+        "UTC",
+        description="The site's time zone (IANA name, e.g. 'Europe/Berlin'): door schedules and "
+        "validity dates are read in it.",
+    )
+    low_far: float = Field(
+        0.01,
+        gt=0.0,
+        lt=1.0,
+        description="Target false-accept rate of level 'low' (FPIR for identify doors, FAR per "
+        "comparison for verify doors), e.g. a dining hall.",
+    )
+    standard_far: float = Field(
+        0.001, gt=0.0, lt=1.0, description="Target false-accept rate of level 'standard'."
+    )
+    high_far: float = Field(
+        0.0001,
+        gt=0.0,
+        lt=1.0,
+        description="Target false-accept rate of level 'high', e.g. a server room.",
+    )
+    rate_limit_failures: int = Field(
+        5,
+        ge=1,
+        description="Failed attempts (deny or retry) per API key and per door within "
+        "rate_limit_window_seconds after which further checks answer 429 rate_limited.",
+    )
+    rate_limit_window_seconds: float = Field(
+        60.0, gt=0.0, description="The sliding window the failed attempts are counted in."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """Accept only a time zone the system's tz database knows."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
 class Settings(_Section):
     """All of facegate's settings."""
 
@@ -503,6 +566,7 @@ class Settings(_Section):
     drift: DriftSettings = DriftSettings()
     alarms: AlarmsSettings = AlarmsSettings()
     service: ServiceSettings = ServiceSettings()
+    doors: DoorsSettings = DoorsSettings()
     db: Path | None = Field(None, description="Gallery database path (default: user data dir).")
 
 
@@ -551,5 +615,12 @@ def load_settings(
     data = _merge(data, overrides)
     try:
         return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: "
+            + ("unknown key" if err["type"] == "extra_forbidden" else err["msg"])
+            for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from exc
     except ValueError as exc:
         raise SettingsError(f"invalid settings: {exc}") from exc

@@ -17,9 +17,9 @@ from facegate.evaluate.pairs import PairSet
 from facegate.evaluate.runner import ImageEmbedding, PairsReport, score_pairs
 from facegate.media import load_image
 from facegate.settings import Settings
-from facegate.stream.select import estimate_yaw
 from facegate.vision.align import align_face
 from facegate.vision.detect import FacePolicy, build_detector, select_faces
+from facegate.vision.pose import estimate_yaw
 from facegate.vision.quality import measure_quality
 from facegate.vision.specs import build_embedder
 from facegate.vision.types import Detector, Embedder, FaceBox, FaceQuality

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from facegate.errors import (
     PersonExistsError,
     UnknownPersonError,
 )
+from facegate.gallery.names import person_name
 from facegate.gallery.types import EmbeddingRecord, EmbeddingSet, PersonSummary
 from facegate.sqlite_db import apply_schema, connect, transaction
 
@@ -129,8 +131,7 @@ class SQLiteGallery:
         extend: bool = False,
     ) -> PersonSummary:
         """Store a person's embeddings atomically; refuse an existing name unless extend."""
-        if not name.strip():
-            raise ValueError("a person's name must not be empty")
+        name = person_name(name)
         if not records:
             raise ValueError("enrollment needs at least one embedding")
         now = _now()
@@ -185,7 +186,7 @@ class SQLiteGallery:
 
     def get_person(self, name: str) -> PersonSummary:
         """Return one enrolled person by name, or raise UnknownPersonError."""
-        rows = self._read(PEOPLE_SQL + " WHERE p.name = ?", (name,))
+        rows = self._read(PEOPLE_SQL + " WHERE p.name = ?", (unicodedata.normalize("NFC", name),))
         if not rows:
             raise UnknownPersonError(f"{name!r} is not enrolled")
         return PersonSummary(*rows[0])
@@ -199,7 +200,7 @@ class SQLiteGallery:
         params: list[object] = [model]
         if name is not None:
             sql += " AND p.name = ?"
-            params.append(name)
+            params.append(unicodedata.normalize("NFC", name))
         rows = self._read(sql + " ORDER BY e.id", params)
         if not rows:
             return EmbeddingSet.empty()

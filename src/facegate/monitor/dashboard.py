@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from html import escape
 
@@ -10,6 +10,7 @@ from facegate.access_event import TimeLike, to_utc
 from facegate.monitor.alarms import ALL_DOORS, Check, measure
 from facegate.monitor.drift import DriftReport, FeatureDrift, drift_report
 from facegate.monitor.events import EventLog
+from facegate.monitor.policy_panel import policy_panel
 from facegate.monitor.stats import DoorStats, Summary, door_stats
 from facegate.monitor.svg import histogram_chart, line_chart
 from facegate.monitor.table import load_table
@@ -226,9 +227,17 @@ def _door_section(stats: DoorStats, title: str, anchor: str) -> str:
 
 
 def render_dashboard(
-    log: EventLog, settings: Settings, now: TimeLike | None = None, door: str | None = None
+    log: EventLog,
+    settings: Settings,
+    now: TimeLike | None = None,
+    door: str | None = None,
+    policies: Sequence[Mapping[str, object]] = (),
 ) -> str:
-    """Return the dashboard page of one door (None: all doors, then each) at time now."""
+    """Return the dashboard page of one door (None: all doors, then each) at time now.
+
+    policies: the configured doors as `api.describe_door` gives them (level, threshold,
+    operating point), shown with the refusals by reason.
+    """
     until = to_utc(now) if now is not None else datetime.now(UTC)
     view = settings.dashboard
     since = until - timedelta(hours=view.range_hours)
@@ -246,6 +255,11 @@ def render_dashboard(
     sections = [_door_section(overall, title, f"door-{door}" if door else "overall")]
     if per_door:
         sections.append(f'<section id="doors"><h2>Doors</h2>{_door_table(per_door)}</section>')
+    refusals = log.refusals_by_reason(since, until)
+    if door:
+        policies = [p for p in policies if p["name"] == door]
+        refusals = {k: v for k, v in refusals.items() if k[0] == door}
+    sections.append(policy_panel(policies, refusals))
     sections.append(drift_panel(drift_report(log, settings.drift, until, door), settings))
     sections.append(_alarm_panel(checks))
     sections += [

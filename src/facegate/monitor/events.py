@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from facegate.access_event import AccessEvent, TimeLike, to_utc
 from facegate.errors import EventLogUnavailableError
 from facegate.sqlite_db import SQLiteStore
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS event_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -31,7 +32,9 @@ CREATE TABLE IF NOT EXISTS access_events (
     face_quality TEXT NOT NULL,
     liveness TEXT,
     latency_ms REAL NOT NULL,
-    attempt INTEGER NOT NULL
+    attempt INTEGER NOT NULL,
+    reason TEXT,
+    policy_version INTEGER
 );
 CREATE INDEX IF NOT EXISTS access_events_ts ON access_events(ts);
 CREATE INDEX IF NOT EXISTS access_events_door_ts ON access_events(door, ts);
@@ -39,8 +42,17 @@ CREATE INDEX IF NOT EXISTS access_events_door_ts ON access_events(door, ts);
 
 COLUMNS = (
     "time, door, mode, track, claimed, decision, person, distance, threshold, frames_used,"
-    " face_quality, liveness, latency_ms, attempt"
+    " face_quality, liveness, latency_ms, attempt, reason, policy_version"
 )
+PLACEHOLDERS = ", ".join("?" * 17)
+
+# Explicit migrations: version -> the statements that bring the previous version up to it.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        "ALTER TABLE access_events ADD COLUMN reason TEXT",
+        "ALTER TABLE access_events ADD COLUMN policy_version INTEGER",
+    ),
+}
 
 
 def _event_row(event: AccessEvent) -> tuple[object, ...]:
@@ -62,6 +74,8 @@ def _event_row(event: AccessEvent) -> tuple[object, ...]:
         liveness,
         float(event.latency_ms),
         int(event.attempt),
+        event.reason,
+        event.policy_version,
         moment.timestamp(),
     )
 
@@ -106,22 +120,57 @@ class EventLog(SQLiteStore):
     WHAT = "event log"
     ERROR = EventLogUnavailableError
 
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring an older event log up to SCHEMA_VERSION, one recorded step at a time."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT value FROM event_meta WHERE key = 'schema_version'"
+            ).fetchone()
+            version = int(row[0])
+            have = {r[1] for r in conn.execute("PRAGMA table_info(access_events)")}
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[step]:
+                    column = statement.split("ADD COLUMN ")[1].split()[0]
+                    if column not in have:  # a fresh log was created with it already
+                        conn.execute(statement)
+            conn.execute(
+                "UPDATE event_meta SET value = ? WHERE key = 'schema_version'",
+                (str(max(version, SCHEMA_VERSION)),),
+            )
+
+    def forget_person(self, name: str, tombstone: str) -> int:
+        """Replace a removed person's name in every event by a tombstone; return rows changed.
+
+        Then checkpoint the WAL (TRUNCATE), so with secure_delete the name is in no file.
+        """
+        with self._write() as conn:
+            changed = conn.execute(
+                "UPDATE access_events SET person = ? WHERE person = ?", (tombstone, name)
+            ).rowcount
+            changed += conn.execute(
+                "UPDATE access_events SET claimed = ? WHERE claimed = ?", (tombstone, name)
+            ).rowcount
+        self._read("PRAGMA wal_checkpoint(TRUNCATE)")
+        return changed
+
     def append(self, event: AccessEvent) -> int:
         """Store one event in its own transaction and return its id."""
-        placeholders = ", ".join("?" * 15)
         with self._write() as conn:
             cursor = conn.execute(
-                f"INSERT INTO access_events({COLUMNS}, ts) VALUES ({placeholders})",
+                f"INSERT INTO access_events({COLUMNS}, ts) VALUES ({PLACEHOLDERS})",
                 _event_row(event),
             )
             return int(cursor.lastrowid or 0)
 
     def append_many(self, events: Sequence[AccessEvent]) -> int:
         """Store events in one transaction (all or none) and return how many were stored."""
-        placeholders = ", ".join("?" * 15)
         with self._write() as conn:
             conn.executemany(
-                f"INSERT INTO access_events({COLUMNS}, ts) VALUES ({placeholders})",
+                f"INSERT INTO access_events({COLUMNS}, ts) VALUES ({PLACEHOLDERS})",
                 [_event_row(event) for event in events],
             )
         return len(events)
@@ -167,6 +216,18 @@ class EventLog(SQLiteStore):
         where, params = _filters(door, None, None, since, until)
         sql = f"SELECT {COLUMNS} FROM access_events{where} ORDER BY ts, id"
         return [_row_event(row) for row in self._read(sql, params)]
+
+    def refusals_by_reason(
+        self, since: TimeLike | None = None, until: TimeLike | None = None
+    ) -> dict[tuple[str, str], int]:
+        """Return how many deny / retry decisions each (door, reason) had in the range."""
+        where, params = _filters(None, None, None, since, until)
+        clause = (where + " AND" if where else " WHERE") + " decision != 'unlock'"
+        sql = (
+            "SELECT door, COALESCE(reason, 'unrecorded'), COUNT(*) FROM access_events"
+            f"{clause} GROUP BY 1, 2"
+        )
+        return {(door, reason): int(n) for door, reason, n in self._read(sql, params)}
 
     def doors(self) -> list[str]:
         """Return the names of every door with an event, sorted."""

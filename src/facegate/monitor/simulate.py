@@ -14,12 +14,16 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from facegate.access_event import AccessEvent
+from facegate.decide.policy import Match, decide_access
+from facegate.decide.rules import DoorRules
 
 THRESHOLD = 0.42
 RETRY_MARGIN = 0.05
 ENROLLED_SHARE = 0.8
 SPOOF_SHARE = 0.01
 DAY_RATE, NIGHT_RATE = 20.0, 1.0  # arrivals per hour, 07:00-19:00 and otherwise
+DOOR = DoorRules("simulated", liveness="camera", configured=False)  # an unconfigured door
+MOMENT = datetime(2026, 1, 1)  # an unconfigured door has no schedule: any moment decides alike
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,8 @@ class Shift:
 
 def _attempt(
     rng: np.random.Generator, enrolled: bool, shift: Shift
-) -> tuple[str, str | None, float, dict[str, float], dict[str, object]]:
-    """Return decision, person, distance, face quality and liveness of one attempt."""
+) -> tuple[str, str | None, float, dict[str, float], dict[str, object], str]:
+    """Return decision, person, distance, face quality, liveness and reason of one attempt."""
     spoof = rng.random() < SPOOF_SHARE
     mean = 0.30 if enrolled else 0.62
     distance = float(np.clip(rng.normal(mean, 0.06) + shift.distance, 0.05, 1.2))
@@ -45,16 +49,13 @@ def _attempt(
         "focus": float(rng.lognormal(np.log(1.2), 0.3) * shift.blur),
         "face_px": int(max(60, rng.normal(110, 20) * shift.face_scale)),
     }
-    if spoof:
-        decision = "deny"
-    elif distance <= THRESHOLD:
-        decision = "unlock" if enrolled else "deny"
-    elif distance <= THRESHOLD + RETRY_MARGIN:
-        decision = "retry"
-    else:
-        decision = "deny"
-    person = f"person-{rng.integers(40)}" if decision == "unlock" else None
-    return decision, person, distance, quality, {"live": not spoof}
+    # A stranger's nearest enrolled face is someone else: matching names nobody.
+    named = f"person-{rng.integers(40)}" if enrolled and distance <= THRESHOLD else None
+    verdict = decide_access(
+        Match(named, distance, THRESHOLD), DOOR, None, MOMENT, not spoof, RETRY_MARGIN
+    )
+    live = {"live": not spoof}
+    return verdict.decision, verdict.person, distance, quality, live, verdict.reason
 
 
 def simulate(
@@ -73,7 +74,7 @@ def simulate(
             moment = at + timedelta(seconds=float(offset))
             for attempt in (1, 2):
                 track += 1
-                decision, person, distance, quality, live = _attempt(rng, enrolled, shift)
+                decision, person, distance, quality, live, reason = _attempt(rng, enrolled, shift)
                 events.append(
                     AccessEvent(
                         time=moment.isoformat(timespec="milliseconds"),
@@ -90,6 +91,8 @@ def simulate(
                         liveness=live,
                         latency_ms=round(float(rng.lognormal(np.log(450), 0.3)), 1),
                         attempt=attempt,
+                        reason=reason,
+                        policy_version=DOOR.version,
                     )
                 )
                 if decision == "unlock" or not enrolled:

@@ -13,15 +13,16 @@ from facegate.service.errors import install_error_handlers
 from facegate.service.limits import BodyLimitMiddleware
 from facegate.service.metrics import MetricsMiddleware, ServiceMetrics
 from facegate.service.resources import Resources, ServicePaths
-from facegate.service.routes import doors, events, ops, people
+from facegate.service.routes import door_rules, doors, events, ops, people
 from facegate.settings import Settings
 
 DESCRIPTION = """Face-recognition access control over HTTP.
 
 Send an API key as `Authorization: Bearer <token>` or `X-API-Key: <token>` (create one with
-`facegate keys create`). Scopes: `admin` (everything), `enroll` (add, list, remove people),
-`door` (verify, identify), `read` (events, people list, `/dashboard`, `/v1/drift`; read routes
-also take `?api_key=`, which then shows up in URLs and logs).
+`facegate keys create`). Scopes: `admin` (everything, incl. the door rules under `/v1/doors`),
+`enroll` (add, list, remove people), `door` (verify, identify: the answer is the decision and
+its reason only), `read` (events, people list, `/dashboard`, `/v1/drift`; read routes also
+take `?api_key=`, which then shows up in URLs and logs).
 `/healthz` and `/metrics` need no key. Errors are `{"error": code, "message": text}`.
 """
 
@@ -52,7 +53,7 @@ def create_app(settings: Settings, db_path: str | Path | None = None) -> FastAPI
     app.state.resources = resources
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (people, doors, events, ops):
+    for module in (people, doors, door_rules, events, ops):
         app.include_router(module.router)
     app.include_router(dashboard_routes.router, dependencies=[Depends(require_scope("read"))])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.service.max_upload_bytes)

@@ -1,7 +1,14 @@
-"""Door checks over HTTP: decode, decide under the vision lock, number the attempt, log it."""
+"""Door checks over HTTP: rate limit, decode, decide (decide/policy.py), log, send to outputs.
+
+Door-scope keys get the decision and its reason only; admin and read keys also see the
+numbers (distances, threshold, who was recognised), which a probing caller could otherwise
+use to tune an image toward a match.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,12 +18,17 @@ from typing import BinaryIO
 import numpy as np
 
 from facegate import api
+from facegate.access import DoorPolicy
 from facegate.access_event import AccessEvent, now_iso
+from facegate.decide.policy import Match
 from facegate.errors import FacegateError
 from facegate.media import load_image
+from facegate.service.errors import ApiError
+from facegate.service.keys import ApiKey
 from facegate.service.resources import Resources
 from facegate.service.schemas import Decision, FaceQuality
-from facegate.vision import FaceEncoding
+
+log = logging.getLogger(__name__)
 
 
 def read_image(upload: BinaryIO, resources: Resources) -> np.ndarray:
@@ -35,82 +47,135 @@ def relabelled(label: str) -> Iterator[None]:
         raise
 
 
-def _decision(
-    resources: Resources, event: AccessEvent, face: FaceEncoding, started: float
-) -> Decision:
-    """Number the event's attempt, log it, and return the decision the client sees."""
-    event = replace(event, latency_ms=(time.perf_counter() - started) * 1e3)
+def _subjects(key: ApiKey, door: str) -> list[str]:
+    """Return what failed attempts are counted against: the API key and the door."""
+    return [f"key:{key.id}", f"door:{door}"]
+
+
+def _log(resources: Resources, event: AccessEvent) -> AccessEvent:
+    """Number the event's attempt, append it to the log, send it to the outputs; return it."""
     key = event.person or event.claimed
     with resources.event_lock:
-        log = resources.events()
+        events = resources.events()
         if key is not None:
             window = resources.settings.loop.attempt_window_seconds
-            event = replace(event, attempt=log.attempt_number(event.door, key, event.time, window))
-        log.append(event)
-    return Decision(
+            event = replace(
+                event, attempt=events.attempt_number(event.door, key, event.time, window)
+            )
+        events.append(event)
+    resources.outbox.send(event.as_dict())
+    return event
+
+
+def _rate_limited(
+    resources: Resources, key: ApiKey, door: str, mode: str, claimed: str | None, over: list[str]
+) -> ApiError:
+    """Log the refused attempt, raise an alarm, and return the 429 rate_limited answer."""
+    policy = DoorPolicy(resources.policy_store(), door, mode, resources.settings)
+    verdict = policy.decide(Match(None, math.inf, 0.0), None, rate_limited=True)
+    event = AccessEvent(
+        time=now_iso(),
+        door=door,
+        mode=mode,
+        track=None,
+        claimed=claimed,
+        decision=verdict.decision,
+        person=None,
+        distance=None,
+        threshold=0.0,
+        frames_used=0,
+        reason=verdict.reason,
+        policy_version=policy.rules.version,
+    )
+    _log(resources, event)
+    resources.alarm(door, key, over)
+    window = resources.settings.doors.rate_limit_window_seconds
+    return ApiError(
+        429,
+        "rate_limited",
+        f"too many failed attempts ({', '.join(s.split(':')[0] for s in over)}); "
+        f"try again within {window:g} s",
+        {"Retry-After": str(math.ceil(window))},
+    )
+
+
+def _answer(check: api.DoorCheck, event: AccessEvent, detail: bool) -> Decision:
+    """Return what the client sees: decision + reason, and with detail the numbers too."""
+    base = Decision(
         mode=event.mode,  # type: ignore[arg-type]
         door=event.door,
         decision=event.decision,  # type: ignore[arg-type]
-        person=event.person,
-        claimed=event.claimed,
-        distance=event.distance,
-        threshold=event.threshold,
-        box=face.box.as_list(),
-        quality=FaceQuality(**face.quality.as_dict()),
-        latency_ms=round(event.latency_ms, 1),
+        reason=check.reason,
         attempt=event.attempt,
         time=event.time,
+        latency_ms=round(event.latency_ms, 1),
+    )
+    if not detail:
+        return base
+    return base.model_copy(
+        update={
+            "person": check.person,
+            "claimed": check.claimed,
+            "distance": event.distance,
+            "threshold": check.threshold,
+            "policy_version": check.policy_version,
+            "box": check.face.box.as_list(),
+            "quality": FaceQuality(**check.face.quality.as_dict()),
+        }
     )
 
 
-def _finite(value: float) -> float | None:
-    """Return the value, or None when it is not finite (no one to compare with)."""
-    return float(value) if np.isfinite(value) else None
+class _Limited(Exception):
+    """Raised under the vision lock when the attempt is over a rate limit after all."""
+
+    def __init__(self, over: list[str]) -> None:
+        super().__init__(over)
+        self.over = over
 
 
-def verify(resources: Resources, door: str, name: str, upload: BinaryIO) -> Decision:
-    """Check the image against the claimed person (key card), log and return the decision."""
-    started = time.perf_counter()
+def _decide(
+    resources: Resources, door: str, claimed: str | None, upload: BinaryIO, subjects: list[str]
+) -> api.DoorCheck:
+    """Decode the upload, then under the vision lock re-check the limit, decide, count it.
+
+    Checking and counting under the one lock every face check holds makes the limit exact
+    under concurrency: the N+1-th failure is refused, not decided.
+    """
     settings = resources.settings
     with relabelled("image"):
         image = read_image(upload, resources)
+        store = resources.policy_store()
         with resources.vision_lock:
-            result = api.verify(resources.gallery(), name, image, settings)
-    event = AccessEvent(
-        time=now_iso(),
-        door=door,
-        mode="verify",
-        track=None,
-        claimed=name,
-        decision="unlock" if result.accepted else "deny",
-        person=name if result.accepted else None,
-        distance=_finite(result.distance),
-        threshold=result.threshold,
-        frames_used=1,
-        face_quality={**result.face.quality.as_dict(), "box": result.face.box.as_list()},
-    )
-    return _decision(resources, event, result.face, started)
+            over = resources.limiter.blocked(subjects)
+            if over:
+                raise _Limited(over)
+            if claimed is None:
+                gallery = resources.cached_gallery()
+                result = api.check_identify(gallery, store, door, image, settings)
+            else:
+                result = api.check_verify(
+                    resources.gallery(), store, door, claimed, image, settings
+                )
+            if result.decision != "unlock":
+                resources.limiter.record_failure(subjects)
+    return result
 
 
-def identify(resources: Resources, door: str, upload: BinaryIO) -> Decision:
-    """Find who the largest face is (door check, 1:N threshold), log and return the decision."""
+def check(
+    resources: Resources, key: ApiKey, door: str, claimed: str | None, upload: BinaryIO
+) -> Decision:
+    """Run one door check (verify with a claim, else identify): limit, decide, log, answer."""
     started = time.perf_counter()
-    settings = resources.settings
-    with relabelled("image"):
-        image = read_image(upload, resources)
-        with resources.vision_lock:
-            result = api.identify(resources.cached_gallery(), image, settings, "largest")[0]
-    event = AccessEvent(
-        time=now_iso(),
-        door=door,
-        mode="identify",
-        track=None,
-        claimed=None,
-        decision="unlock" if result.person else "deny",
-        person=result.person,
-        distance=_finite(result.distance),
-        threshold=result.threshold,
-        frames_used=1,
-        face_quality={**result.face.quality.as_dict(), "box": result.face.box.as_list()},
-    )
-    return _decision(resources, event, result.face, started)
+    mode = "identify" if claimed is None else "verify"
+    subjects = _subjects(key, door)
+    over = resources.limiter.blocked(subjects)  # cheap refusal before any decoding
+    try:
+        if over:
+            raise _Limited(over)
+        result = _decide(resources, door, claimed, upload, subjects)
+    except _Limited as limited:
+        raise _rate_limited(resources, key, door, mode, claimed, limited.over) from None
+    event = replace(result.event(), latency_ms=(time.perf_counter() - started) * 1e3)
+    event = _log(resources, event)
+    detail = key.grants("read")  # admin keys hold every scope; door-only keys do not
+    return _answer(result, event, detail)

@@ -1,7 +1,8 @@
 """Dashboard routes: GET /dashboard (the HTML page) and GET /v1/drift (the drift report).
 
-The app that mounts this router provides `app.state.settings` (Settings) and
-`app.state.event_log_path` (the event log's SQLite file), and puts its own authentication in
+The app that mounts this router provides `app.state.settings` (Settings),
+`app.state.event_log_path` (the event log's SQLite file), `app.state.resources` (door
+rules; optional), and puts its own authentication in
 front (e.g. `app.include_router(router, dependencies=[...])`).
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from facegate import api
 from facegate.monitor.dashboard import render_dashboard
 from facegate.monitor.drift import drift_report
 from facegate.monitor.events import EventLog
@@ -26,8 +28,16 @@ DoorQuery = Query(None, description="One door (default: all doors, then each one
 def dashboard(request: Request, door: str | None = DoorQuery) -> HTMLResponse:
     """Return the dashboard page (self-contained HTML: no script, nothing fetched)."""
     state = request.app.state
+    resources = getattr(state, "resources", None)  # None: mounted without door rules
+    policies = []
+    if resources is not None:
+        store = resources.policy_store()
+        policies = [
+            api.describe_door(resources.gallery(), store, rules, state.settings)
+            for rules in store.doors()
+        ]
     with EventLog(state.event_log_path) as log:
-        page = render_dashboard(log, state.settings, door=door)
+        page = render_dashboard(log, state.settings, door=door, policies=policies)
     return HTMLResponse(page)
 
 

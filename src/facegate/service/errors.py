@@ -21,6 +21,7 @@ from facegate.errors import (
     ImageTooLargeError,
     NotAnImageError,
     PersonExistsError,
+    UnknownDoorError,
     UnknownPersonError,
 )
 from facegate.service.keys import KeyStoreError, UnknownKeyError
@@ -35,6 +36,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (FaceError, 422),
     (PersonExistsError, 409),
     (UnknownPersonError, 404),
+    (UnknownDoorError, 404),
     (UnknownKeyError, 404),
     (GalleryUnavailableError, 503),
     (EventLogUnavailableError, 503),

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
+from facegate.access_event import now_iso
+from facegate.actions import build_dispatcher
+from facegate.actions.build import build_alarm_dispatcher
+from facegate.actions.outbox import Outbox
 from facegate.gallery import SQLiteGallery
+from facegate.gallery.access import SQLiteAccessStore
 from facegate.gallery.cache import CachedGallery, EmbeddingCache
 from facegate.monitor.events import EventLog
-from facegate.service.keys import KeyStore
+from facegate.service.keys import ApiKey, KeyStore
+from facegate.service.rate_limit import FailureLimiter
 from facegate.settings import Settings
 from facegate.vision.pipeline import is_thread_safe
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,33 @@ class Resources:
         self.events()
         self.keys()
         self.cache = EmbeddingCache(paths.gallery)
+        self.policy_store()
+        doors = settings.doors
+        self.limiter = FailureLimiter(doors.rate_limit_failures, doors.rate_limit_window_seconds)
+        self.outbox = Outbox(build_dispatcher(settings.actions))
+        self.alarms = Outbox(build_alarm_dispatcher(settings.alarms, settings.actions))
+
+    def policy_store(self) -> SQLiteAccessStore:
+        """Return this thread's connection to the door rules and people's access records."""
+        if not hasattr(self._local, "access"):
+            self._local.access = SQLiteAccessStore(self.paths.gallery)
+        return self._local.access
+
+    def alarm(self, door: str, key: ApiKey, over: list[str]) -> None:
+        """Raise the rate-limit alarm: a warning in the log and a notice to the alarm outputs."""
+        message = f"ALARM rate_limited at door {door}: key {key.name!r} ({', '.join(over)})"
+        log.warning(message)
+        self.alarms.send(
+            {
+                "type": "alarm",
+                "alarm": "rate_limited",
+                "door": door,
+                "key": key.name,
+                "over": over,
+                "time": now_iso(),
+                "message": message,
+            }
+        )
 
     def gallery(self) -> SQLiteGallery:
         """Return this thread's gallery connection."""

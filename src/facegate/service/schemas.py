@@ -55,20 +55,29 @@ class FaceQuality(BaseModel):
 
 
 class Decision(BaseModel):
-    """What the door should do, and the numbers behind it (also stored as an access event)."""
+    """What the door should do and why (also stored as an access event).
+
+    Door-scope keys get decision, reason, attempt and time only; keys with the read scope
+    (admin holds it) also get the numbers behind it.
+    """
 
     mode: Literal["verify", "identify"]
     door: str
-    decision: Literal["unlock", "deny"]
-    person: str | None = Field(description="Who was recognised (None: nobody / not the claim).")
-    claimed: str | None = Field(description="The claimed person (verify only).")
-    distance: float | None = Field(description="Distance to the nearest enrolled vector.")
-    threshold: float = Field(description="The threshold the distance was held against.")
-    box: list[int] = Field(description="Face box [left, top, right, bottom] in the image.")
-    quality: FaceQuality
-    latency_ms: float = Field(description="Server time from the parsed request to the decision.")
+    decision: Literal["unlock", "retry", "deny"]
+    reason: str = Field(
+        description="Why: granted, unknown, retry, not_live, not_allowed, outside_schedule, "
+        "expired, not_yet_valid, rate_limited."
+    )
     attempt: int = Field(description="1, or the n-th try by this person at this door lately.")
     time: str
+    latency_ms: float = Field(description="Server time from the parsed request to the decision.")
+    person: str | None = Field(None, description="Who was recognised (read scope only).")
+    claimed: str | None = Field(None, description="The claimed person (verify; read scope).")
+    distance: float | None = Field(None, description="Distance to the match (read scope only).")
+    threshold: float | None = Field(None, description="The door's threshold (read scope only).")
+    policy_version: int | None = Field(None, description="The door rules' version (read scope).")
+    box: list[int] | None = Field(None, description="Face box [left, top, right, bottom].")
+    quality: FaceQuality | None = None
 
 
 class Event(BaseModel):
@@ -88,6 +97,8 @@ class Event(BaseModel):
     liveness: dict[str, Any] | None
     latency_ms: float
     attempt: int
+    reason: str | None = None
+    policy_version: int | None = None
 
 
 class EventPage(BaseModel):

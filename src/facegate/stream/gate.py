@@ -104,15 +104,3 @@ class PixelChangeGate:
         if timestamp - history[-1][0] >= self._min_spacing:
             history.append((timestamp, small))
         return GateResult(passed=fraction > self._settings.epsilon, changed_fraction=fraction)
-
-
-def build_gate(settings: GateSettings) -> Gate:
-    """Return the gate that the settings' mode names."""
-    if settings.mode == "off":
-        return OpenGate()
-    if settings.mode == "pixel":
-        return PixelChangeGate(settings)
-    # Imported here: stream.presence builds on this module's GateResult and PixelChangeGate.
-    from facegate.stream.presence import CascadeGate, PresenceGate
-
-    return PresenceGate(settings) if settings.mode == "presence" else CascadeGate(settings)

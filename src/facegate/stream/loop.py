@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from facegate.access import DoorPolicy
 from facegate.access_event import AccessEvent, now_iso
-from facegate.calibration import threshold_for_gallery
-from facegate.decide import identify_frames
+from facegate.decide.match import identify_frames
+from facegate.decide.policy import Match
+from facegate.gallery.access import AccessStore
 from facegate.gallery.types import EmbeddingSet, Gallery
 from facegate.settings import Settings
-from facegate.stream.gate import build_gate
+from facegate.stream.gates import build_gate
 from facegate.stream.liveness import LivenessTrack
 from facegate.stream.select import BestFrames, frame_score
 from facegate.stream.tracker import Tracker
@@ -73,6 +75,7 @@ class AccessLoop:
         gallery: Gallery,
         on_event: Callable[[AccessEvent], None],
         pipeline: FacePipeline | None = None,
+        access: AccessStore | None = None,
     ) -> None:
         self.settings = settings
         self.gallery = gallery
@@ -82,8 +85,11 @@ class AccessLoop:
         self.tracker = Tracker(settings.track)
         self.stats = LoopStats()
         self._tracks: dict[int, _TrackState] = {}
+        self.access = access
         self._enrolled = EmbeddingSet.empty()
         self._loaded_at = -float("inf")
+        self._door: DoorPolicy | None = None
+        self._door_at = -float("inf")
 
     def _embeddings(self) -> EmbeddingSet:
         """Return the gallery's vectors, reloaded every gallery_refresh_seconds."""
@@ -91,6 +97,15 @@ class AccessLoop:
             self._enrolled = self.gallery.embeddings(self.pipeline.embedder.name)
             self._loaded_at = time.monotonic()
         return self._enrolled
+
+    def _policy(self) -> DoorPolicy:
+        """Return this door's policy, re-read from the access store with the gallery's refresh."""
+        if self._door is None or (
+            time.monotonic() - self._door_at > self.settings.loop.gallery_refresh_seconds
+        ):
+            self._door = DoorPolicy(self.access, self.settings.loop.door, "identify", self.settings)
+            self._door_at = time.monotonic()
+        return self._door
 
     def process(self, frame: np.ndarray, timestamp: float) -> list[AccessEvent]:
         """Feed one RGB frame (time in seconds); return the decisions it completed."""
@@ -159,9 +174,8 @@ class AccessLoop:
         self.stats.embedded += len(best)
         enrolled = self._embeddings()
         embedder = self.pipeline.embedder
-        threshold = threshold_for_gallery(
-            self.settings.decide, len(enrolled), embedder.name, embedder.model_path
-        )
+        policy = self._policy()
+        threshold = policy.threshold(len(enrolled), embedder.name, embedder.model_path)
         fused = identify_frames(
             vectors,
             enrolled,
@@ -170,14 +184,7 @@ class AccessLoop:
             self.settings.select.fusion,
         )
         live = state.liveness.verdict()
-        if self.settings.liveness.enabled and not live.live:
-            decision = "deny"
-        elif fused.person is not None:
-            decision = "unlock"
-        elif fused.distance <= threshold + self.settings.loop.retry_margin:
-            decision = "retry"
-        else:
-            decision = "deny"
+        verdict = policy.decide(Match(fused.person, fused.distance, threshold), live.live)
         self.tracker.mark_decided(track_id, timestamp)
         del self._tracks[track_id]
         self.stats.decisions += 1
@@ -188,14 +195,16 @@ class AccessLoop:
             mode="identify",
             track=track_id,
             claimed=None,
-            decision=decision,
-            person=fused.person if decision == "unlock" else None,
+            decision=verdict.decision,
+            person=verdict.person,
             distance=float(fused.distance) if np.isfinite(fused.distance) else None,
             threshold=threshold,
             frames_used=len(best),
             face_quality={**top.quality.as_dict(), "box": top.box.as_list()},
             liveness={"live": live.live, "score": live.score, "frames": live.frames, **live.cues},
             latency_ms=round((time.monotonic() - state.first_wall) * 1000, 1),
+            reason=verdict.reason,
+            policy_version=policy.rules.version,
         )
         self.on_event(event)
         return event

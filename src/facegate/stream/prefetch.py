@@ -7,7 +7,7 @@ import queue
 import threading
 from collections.abc import Iterator
 
-from facegate.stream.sources import FrameSource, Timestamped
+from facegate.stream.frames import FrameSource, Timestamped
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from facegate.demo import SUBJECTS
+from facegate.stream.subjects import SUBJECTS
 
 DEFAULT_WIDTH = 640
 DEFAULT_HEIGHT = 360
@@ -35,7 +35,7 @@ SCREEN_END_PX = 300.0
 WOBBLE_PX = 12.0  # replay: hand movement amplitude
 
 # Face box of each shipped head crop (left, top, right, bottom as fractions of the crop), found
-# once with HogDetector(upsample=1) on the crops of demo.SUBJECTS.
+# once with HogDetector(upsample=1) on the crops of stream.subjects.SUBJECTS.
 FACE_IN_CROP = {
     "Eileen Collins": (0.295, 0.233, 0.709, 0.613),
     "Grace Hopper": (0.243, 0.219, 0.749, 0.739),

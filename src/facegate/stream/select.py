@@ -9,16 +9,10 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from facegate.settings import SelectSettings
+from facegate.vision.pose import estimate_yaw
 from facegate.vision.types import FaceBox, FaceQuality
 
 T = TypeVar("T")
-
-# dlib's 5-point landmarks, in dlib's order (checked on LFW Colin_Powell_0001, x = 150, 136, 100,
-# 115, 131): 0 outer and 1 inner corner of the eye on the image's right (the subject's left
-# eye), 2 outer and 3 inner corner of the eye on the image's left, 4 the base of the nose.
-IMAGE_RIGHT_EYE = (0, 1)
-IMAGE_LEFT_EYE = (2, 3)
-NOSE = 4
 
 # Sharpness is scored from the chip's focus (vision.quality.focus: gradient energy over grey
 # variance at half size, blind to brightness and contrast) on a log scale: 0 at or below
@@ -30,11 +24,8 @@ FOCUS_FULL = 8.0
 # Face size (box width) is scored linearly up to SIZE_FULL_PX: with the default chip padding
 # (0.25) the face spans about 100 of the chip's 150 px, so wider faces add no detail.
 SIZE_FULL_PX = 100.0
-# Pose: yaw is estimated from how far the nose sits off the line between the eyes (see
-# estimate_yaw). NOSE_DEPTH_RATIO = nose base depth in front of the eye centres / half the eye
-# distance, about 22 mm / 31 mm on an average adult face. The score falls linearly from 1 when
+# Pose: yaw is estimated from 5 landmarks (vision/pose.py). The score falls linearly from 1 when
 # frontal to 0 at YAW_LIMIT_DEG, about where the HOG detector stops finding faces.
-NOSE_DEPTH_RATIO = 0.7
 YAW_LIMIT_DEG = 60.0
 # Exposure: the chip's mean grey level scores 1 at EXPOSURE_MID and falls quadratically (mild
 # near mid-grey, steep near the ends) to 0 at EXPOSURE_MID +- EXPOSURE_SPAN.
@@ -84,25 +75,6 @@ class FrameScoreParts:
 def _clip01(value: float) -> float:
     """Return value clipped to 0..1."""
     return min(max(value, 0.0), 1.0)
-
-
-def estimate_yaw(landmarks: np.ndarray) -> float:
-    """Return the approximate yaw in degrees from 5 landmarks (0 = frontal, + = nose to right).
-
-    The nose base's offset from the midpoint of the eye centres is measured along the eye axis
-    (so in-plane roll does not count), in half eye distances, then turned into an angle with a
-    simple head model: offset = NOSE_DEPTH_RATIO * tan(yaw). A rough angle, good for ranking
-    frames: a mirrored face gives the opposite sign.
-    """
-    points = np.asarray(landmarks, dtype=np.float64)
-    right = points[list(IMAGE_RIGHT_EYE)].mean(axis=0)
-    left = points[list(IMAGE_LEFT_EYE)].mean(axis=0)
-    axis = right - left
-    half_sq = float(axis @ axis) / 2
-    if half_sq < 1e-9:
-        return 90.0
-    offset = float((points[NOSE] - (right + left) / 2) @ axis) / half_sq
-    return math.degrees(math.atan(offset / NOSE_DEPTH_RATIO))
 
 
 def sharpness_score(focus: float) -> float:

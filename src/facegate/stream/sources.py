@@ -13,6 +13,8 @@ import numpy as np
 
 from facegate.errors import SourceError
 from facegate.settings import SourceSettings
+from facegate.stream.frames import FrameSource, Timestamped
+from facegate.stream.prefetch import PrefetchSource
 from facegate.stream.scene import (
     DEFAULT_FPS,
     DEFAULT_HEIGHT,
@@ -28,8 +30,6 @@ log = logging.getLogger(__name__)
 
 STALL_POLL_S = 0.01  # pause between failed reads of a live source
 URL_MARKER = "://"
-
-Timestamped = tuple[float, np.ndarray]
 
 
 class Capture(Protocol):
@@ -53,18 +53,6 @@ class Capture(Protocol):
 
 
 CaptureFactory = Callable[[Any], Capture]
-
-
-class FrameSource(Protocol):
-    """Anything that yields (timestamp in seconds, RGB uint8 HxWx3 frame) and can be closed."""
-
-    def __iter__(self) -> Iterator[Timestamped]:
-        """Yield timestamped RGB frames until the source ends."""
-        ...
-
-    def close(self) -> None:
-        """Release the source."""
-        ...
 
 
 def parse_spec(spec: str | int | Path) -> tuple[str | int, bool]:
@@ -273,7 +261,5 @@ def open_source(
         )
     if settings.prefetch_frames == 0:
         return source
-    from facegate.stream.prefetch import PrefetchSource
-
     live = isinstance(source, VideoSource) and source.live
     return PrefetchSource(source, settings.prefetch_frames, drop_oldest=live)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from rich.progress import Progress
 
-from facegate.calibration import fit_impostor_tail, tail_path
+from facegate.decide.threshold import fit_impostor_tail, tail_path
 from facegate.errors import FacegateError
 from facegate.settings import VisionSettings
 from facegate.training.identities import (

@@ -66,4 +66,6 @@ def remove_person(request: Request, person_id: Annotated[int, Path(ge=1, le=2**6
     match = next((p for p in gallery.people() if p.id == person_id), None)
     if match is None:
         raise ApiError(404, "unknown_person", f"no enrolled person has id {person_id}")
-    return Removed(removed=Person(**gallery.remove_person(match.name).as_dict()))
+    with resources.event_lock:
+        removed = api.remove_person(gallery, match.name, resources.events())
+    return Removed(removed=Person(**removed.as_dict()))

@@ -76,7 +76,7 @@ FusionRule = Literal["mean_embedding", "mean_best", "median", "vote"]
 
 # How the best-k frames of one approach become one decision. The default, "mean_embedding",
 # averages the frames' unit embeddings into one template (renormalised) and identifies it once
-# against the 1:N threshold (calibration.py). Measured on motion-blurred LFW approaches
+# against the 1:N threshold (decide/threshold.py). Measured on motion-blurred LFW approaches
 # (bench/best_frames.py: 75 people, 10 frames each, 1:N threshold 0.307, seeds 0 / 1), correct
 # identifications: mean embedding of the best 5 frames 58.7 / 68.0 %, of the best 3 61.3 / 62.7 %;
 # the single best frame 56.0 / 58.7 %; every distance rule over the best 5 42.7 / 29.3 % (each

@@ -22,7 +22,7 @@ import numpy as np
 from facegate.errors import SettingsError
 from facegate.settings import DecideSettings
 
-IMPOSTOR_TAIL_PATH = Path(__file__).parent / "data" / "impostor_tail.json"
+IMPOSTOR_TAIL_PATH = Path(__file__).parent.parent / "data" / "impostor_tail.json"
 MIN_PAIRS_PER_POINT = 10
 
 
@@ -49,6 +49,15 @@ class ImpostorTail:
             return float(np.interp(target, logs, dist))
         slope = (dist[1] - dist[0]) / (logs[1] - logs[0])
         return float(dist[0] + slope * (target - logs[0]))
+
+    def far_at(self, distance: float) -> float:
+        """Return the share of impostor pairs within `distance` (the inverse of distance_at)."""
+        logs = np.log10(self.far)[::-1]
+        dist = np.asarray(self.distance)[::-1]
+        if distance >= dist[0]:
+            return float(10 ** np.interp(distance, dist, logs))
+        slope = (logs[1] - logs[0]) / (dist[1] - dist[0])
+        return float(10 ** (logs[0] + slope * (distance - dist[0])))
 
     def as_dict(self) -> dict[str, object]:
         """Return the table as JSON-ready data."""
@@ -168,3 +177,73 @@ def threshold_for_gallery(
             "for `facegate train` to write one"
         )
     return identify_threshold(vectors_enrolled, settings.identify_fpir, tail, settings.threshold)
+
+
+GENUINE_TABLE_PATH = Path(__file__).parent.parent / "data" / "genuine_dist.json"
+GENUINE_QUANTILES = tuple(q / 200 for q in range(201))
+
+
+@dataclass(frozen=True)
+class GenuineTable:
+    """Genuine-distance quantiles: a share q[i] of same-person pairs lie within distance d[i]."""
+
+    quantile: tuple[float, ...]
+    distance: tuple[float, ...]
+    embedder: str
+    source: str
+    pairs: int
+
+    def frr_at(self, threshold: float) -> float:
+        """Return the share of genuine pairs farther apart than the threshold (false rejects)."""
+        return float(1.0 - np.interp(threshold, self.distance, self.quantile, left=0.0, right=1.0))
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the table as JSON-ready data."""
+        return {
+            "embedder": self.embedder,
+            "source": self.source,
+            "pairs": self.pairs,
+            "quantile": list(self.quantile),
+            "distance": list(self.distance),
+        }
+
+    def save(self, path: Path) -> None:
+        """Write the table as JSON."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.as_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path = GENUINE_TABLE_PATH) -> GenuineTable:
+        """Read a table written by `save`, with a clear error when it is missing or malformed."""
+        try:
+            data = json.loads(path.read_text())
+            return cls(
+                quantile=tuple(float(x) for x in data["quantile"]),
+                distance=tuple(float(x) for x in data["distance"]),
+                embedder=str(data["embedder"]),
+                source=str(data["source"]),
+                pairs=int(data["pairs"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SettingsError(f"cannot read the genuine-distance table {path}: {exc}") from exc
+
+
+def fit_genuine_table(
+    distances: np.ndarray, source: str, embedder: str = "dlib-resnet-v1"
+) -> GenuineTable:
+    """Return the genuine-distance table of same-person pair distances (every half percent)."""
+    ordered = np.sort(np.asarray(distances, dtype=np.float64))
+    values = np.quantile(ordered, GENUINE_QUANTILES)
+    return GenuineTable(
+        quantile=GENUINE_QUANTILES,
+        distance=tuple(round(float(v), 5) for v in np.maximum.accumulate(values)),
+        embedder=embedder,
+        source=source,
+        pairs=len(ordered),
+    )
+
+
+@cache
+def shipped_genuine() -> GenuineTable | None:
+    """Return the genuine-distance table shipped with facegate, or None when absent."""
+    return GenuineTable.load(GENUINE_TABLE_PATH) if GENUINE_TABLE_PATH.is_file() else None

@@ -1,0 +1,110 @@
+"""The access store (doors, groups, validity) and the event log's schema migration."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facegate.access_event import AccessEvent, now_iso
+from facegate.decide.rules import DoorRules, PersonAccess, Window
+from facegate.errors import DoorExistsError, UnknownDoorError, UnknownPersonError
+from facegate.gallery import EmbeddingRecord, SQLiteGallery
+from facegate.gallery.access import SQLiteAccessStore
+from facegate.monitor.events import EventLog
+
+
+def _record() -> EmbeddingRecord:
+    vector = np.ones(128, dtype=np.float32) / np.sqrt(128)
+    return EmbeddingRecord(vector, "m", "x.jpg", 100, 50.0, 120.0)
+
+
+def test_doors_round_trip_and_versions(tmp_path: Path) -> None:
+    """A door is stored, read back equal, and each change bumps its version."""
+    store = SQLiteAccessStore(tmp_path / "g.db")
+    rules = DoorRules(
+        "server",
+        level="high",
+        far=1e-4,
+        allow=("admins", "staff"),
+        schedules={"staff": (Window.parse("Mon-Fri 07:00-19:00"),)},
+    )
+    stored = store.add_door(rules)
+    assert stored.version == 1 and stored.schedules == rules.schedules
+    with pytest.raises(DoorExistsError):
+        store.add_door(rules)
+    changed = store.update_door(DoorRules("server", allow=("admins",)))
+    assert changed.version == 2 and changed.allow == ("admins",) and not changed.schedules
+    assert [d.name for d in store.doors()] == ["server"]
+    store.remove_door("server")
+    assert store.door("server") is None
+    with pytest.raises(UnknownDoorError):
+        store.update_door(rules)
+
+
+def test_person_access_is_removed_with_the_person(tmp_path: Path) -> None:
+    """Groups and dates belong to an enrolled person and go when the person goes."""
+    gallery = SQLiteGallery(tmp_path / "g.db")
+    store = SQLiteAccessStore(tmp_path / "g.db")
+    with pytest.raises(UnknownPersonError):
+        store.set_person_access("ann", PersonAccess(frozenset({"staff"})))
+    gallery.add_person("ann", [_record()], consent="")
+    assert store.person_access("ann") == PersonAccess()
+    access = PersonAccess(frozenset({"staff", "visitors"}), date(2026, 1, 1), date(2026, 2, 1))
+    assert store.set_person_access("ann", access) == access
+    with pytest.raises(ValueError, match="before"):
+        store.set_person_access(
+            "ann", PersonAccess(frozenset(), date(2026, 2, 1), date(2026, 1, 1))
+        )
+    gallery.remove_person("ann")
+    rows = sqlite3.connect(tmp_path / "g.db").execute("SELECT COUNT(*) FROM person_groups")
+    assert rows.fetchone()[0] == 0
+    assert store.accesses() == {}
+
+
+def test_event_log_migrates_a_version_1_file(tmp_path: Path) -> None:
+    """An event log written before reason/policy_version gains both columns and keeps its rows."""
+    path = tmp_path / "events.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE event_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO event_meta VALUES ('schema_version', '1');
+        CREATE TABLE access_events (id INTEGER PRIMARY KEY, time TEXT NOT NULL, ts REAL NOT NULL,
+            door TEXT NOT NULL, mode TEXT NOT NULL, track INTEGER, claimed TEXT,
+            decision TEXT NOT NULL, person TEXT, distance REAL, threshold REAL NOT NULL,
+            frames_used INTEGER NOT NULL, face_quality TEXT NOT NULL, liveness TEXT,
+            latency_ms REAL NOT NULL, attempt INTEGER NOT NULL);
+        INSERT INTO access_events VALUES (1, '2026-01-01T00:00:00+00:00', 1767225600, 'main',
+            'identify', 1, NULL, 'deny', NULL, 0.9, 0.3, 5, '{}', NULL, 10.0, 1);
+        """
+    )
+    conn.close()
+    log = EventLog(path)
+    old = log.query()[0]
+    assert old.reason is None and old.policy_version is None
+    log.append(
+        AccessEvent(
+            now_iso(),
+            "main",
+            "identify",
+            2,
+            None,
+            "deny",
+            None,
+            0.9,
+            0.3,
+            5,
+            reason="unknown",
+            policy_version=3,
+        )
+    )
+    newest = log.query()[0]
+    assert (newest.reason, newest.policy_version) == ("unknown", 3)
+    version = sqlite3.connect(path).execute("SELECT value FROM event_meta").fetchone()[0]
+    assert version == "2"
+    log.close()
+    EventLog(path).close()  # opening a migrated log again changes nothing
