@@ -123,7 +123,7 @@ def test_the_fallback_points_follow_the_chip_padding() -> None:
 def test_its_own_1n_table_is_fitted_beside_it_and_used(tmp_path: Path, lfw: Path) -> None:
     from test_cli import facegate
 
-    from facegate.calibration import embedder_tail, tail_path
+    from facegate.decide.threshold import embedder_tail, tail_path
 
     model = export_tiny_arcface(tmp_path / "tiny_arcface.onnx")
     spec = f"onnx-arcface:{model}"

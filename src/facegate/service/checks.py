@@ -25,6 +25,7 @@ from facegate.errors import FacegateError
 from facegate.media import load_image
 from facegate.service.errors import ApiError
 from facegate.service.keys import ApiKey
+from facegate.service.rate_limit import RateLimited
 from facegate.service.resources import Resources
 from facegate.service.schemas import Decision, FaceQuality
 
@@ -125,39 +126,29 @@ def _answer(check: api.DoorCheck, event: AccessEvent, detail: bool) -> Decision:
     )
 
 
-class _Limited(Exception):
-    """Raised under the vision lock when the attempt is over a rate limit after all."""
-
-    def __init__(self, over: list[str]) -> None:
-        super().__init__(over)
-        self.over = over
-
-
 def _decide(
     resources: Resources, door: str, claimed: str | None, upload: BinaryIO, subjects: list[str]
 ) -> api.DoorCheck:
-    """Decode the upload, then under the vision lock re-check the limit, decide, count it.
+    """Decode the upload, then as one admitted attempt decide and count a failure.
 
-    Checking and counting under the one lock every face check holds makes the limit exact
-    under concurrency: the N+1-th failure is refused, not decided.
+    The limiter holds a place for the attempt while it is decided, so the limit is exact under
+    concurrency: the N+1-th concurrent failure is refused, not decided.
     """
     settings = resources.settings
     with relabelled("image"):
         image = read_image(upload, resources)
         store = resources.policy_store()
-        with resources.vision_lock:
-            over = resources.limiter.blocked(subjects)
-            if over:
-                raise _Limited(over)
-            if claimed is None:
-                gallery = resources.cached_gallery()
-                result = api.check_identify(gallery, store, door, image, settings)
-            else:
-                result = api.check_verify(
-                    resources.gallery(), store, door, claimed, image, settings
-                )
+        with resources.limiter.attempt(subjects) as attempt:
+            with resources.vision_lock:
+                if claimed is None:
+                    gallery = resources.cached_gallery()
+                    result = api.check_identify(gallery, store, door, image, settings)
+                else:
+                    result = api.check_verify(
+                        resources.gallery(), store, door, claimed, image, settings
+                    )
             if result.decision != "unlock":
-                resources.limiter.record_failure(subjects)
+                attempt.failed()
     return result
 
 
@@ -168,12 +159,12 @@ def check(
     started = time.perf_counter()
     mode = "identify" if claimed is None else "verify"
     subjects = _subjects(key, door)
-    over = resources.limiter.blocked(subjects)  # cheap refusal before any decoding
     try:
+        over = resources.limiter.blocked(subjects)  # cheap refusal before any decoding
         if over:
-            raise _Limited(over)
+            raise RateLimited(over)
         result = _decide(resources, door, claimed, upload, subjects)
-    except _Limited as limited:
+    except RateLimited as limited:
         raise _rate_limited(resources, key, door, mode, claimed, limited.over) from None
     event = replace(result.event(), latency_ms=(time.perf_counter() - started) * 1e3)
     event = _log(resources, event)
