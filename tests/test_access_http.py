@@ -37,16 +37,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def site(server: Server, faces: dict[str, list[Path]]) -> Server:
     """Enroll Colin Powell (staff) and Serena Williams (visitors); door lab admits staff."""
     with server.client("admin") as admin:
-        for name in ("Colin Powell", "Serena Williams"):
+        for name, group in (("Colin Powell", "staff"), ("Serena Williams", "visitors")):
             created = admin.post(
-                "/v1/people", data={"name": name}, files=[("images", image_part(faces[name][0]))]
+                "/v1/people",
+                data={"name": name, "group": [group]},
+                files=[("images", image_part(faces[name][0]))],
             )
             assert created.status_code == 201, created.text
         door = admin.put("/v1/doors/lab", json={"allow": ["staff"], "liveness": "off"})
         assert door.status_code == 200, door.text
+        bad = admin.post(
+            "/v1/people",
+            data={"name": "Colin Powell\u200b"},
+            files=[("images", image_part(faces["Colin Powell"][1]))],
+        )
+        assert bad.status_code == 422 and "invisible" in bad.json()["message"]
     with SQLiteAccessStore(server.db) as store:
-        for name, group in (("Colin Powell", "staff"), ("Serena Williams", "visitors")):
-            store.set_person_access(name, PersonAccess(frozenset({group})))
+        assert store.person_access("Serena Williams") == PersonAccess(frozenset({"visitors"}))
     return server
 
 
