@@ -3,7 +3,7 @@
 Fits the quantiles of the distances of the first site_data.GENUINE_PAIRS same-person pairs of
 pairsDevTrain.txt (the people the shipped impostor table was fitted on), so `facegate doors
 show` can give the false-reject rate a door's threshold implies beside its false-accept rate.
-Embeddings come from bench/site_data.py's resumable cache.
+Embeddings come from bench/site_data.py's cache (the pairs missing from it are embedded).
 
     python bench/genuine_table.py [--workers 2] [--write-table]
 """
@@ -15,9 +15,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+from open_set import cached_embeddings
 from rich.console import Console
 from rich.table import Table
-from site_data import DATA, GENUINE_PAIRS, ROOT, embeddings, matched_pairs
+from site_data import CACHE, DATA, GENUINE_PAIRS, ROOT, matched_pairs
 
 from facegate.decide.threshold import GENUINE_TABLE_PATH, fit_genuine_table
 
@@ -31,7 +32,7 @@ def main() -> None:
     parser.add_argument("--write-table", action="store_true", help="Write the shipped table.")
     args = parser.parse_args()
     pairs = matched_pairs(args.lfw / "pairsDevTrain.txt", args.lfw / "images", GENUINE_PAIRS)
-    vectors = embeddings(args.lfw, args.workers)
+    vectors = cached_embeddings([p for pair in pairs for p in pair], CACHE, args.workers)
     usable = [(a, b) for a, b in pairs if a in vectors and b in vectors]
     distances = np.array([float(np.linalg.norm(vectors[a] - vectors[b])) for a, b in usable])
     source = f"LFW pairsDevTrain, first {len(pairs)} same-person pairs ({len(usable)} with faces)"

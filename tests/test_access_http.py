@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
+from json_receiver import JsonReceiver
 from service_server import TEST_CONFIG, Server, running_server
 from test_cli import facegate, lines
 from test_service import image_part
@@ -23,13 +25,26 @@ from facegate.settings import load_settings
 from facegate.stream.loop import AccessLoop
 
 FAILURES = 3
-CONFIG = TEST_CONFIG + f"\n[doors]\nrate_limit_failures = {FAILURES}\n"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Return a running service with a small rate limit."""
-    with running_server(tmp_path_factory.mktemp("access"), CONFIG) as running:
+def hooks() -> Iterator[tuple[JsonReceiver, JsonReceiver]]:
+    """Return the webhook receivers of decisions and of alarms."""
+    with JsonReceiver() as decisions, JsonReceiver() as alarms:
+        yield decisions, alarms
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, hooks: tuple[JsonReceiver, JsonReceiver]
+) -> Iterator[Server]:
+    """Return a running service with a small rate limit, sending to the webhook receivers."""
+    decisions, alarms = hooks
+    config = TEST_CONFIG + (
+        f"\n[doors]\nrate_limit_failures = {FAILURES}\n"
+        f'[actions]\nwebhooks = ["{decisions.url}"]\n[alarms]\nwebhooks = ["{alarms.url}"]\n'
+    )
+    with running_server(tmp_path_factory.mktemp("access"), config) as running:
         yield running
 
 
@@ -37,16 +52,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def site(server: Server, faces: dict[str, list[Path]]) -> Server:
     """Enroll Colin Powell (staff) and Serena Williams (visitors); door lab admits staff."""
     with server.client("admin") as admin:
-        for name in ("Colin Powell", "Serena Williams"):
+        for name, group in (("Colin Powell", "staff"), ("Serena Williams", "visitors")):
             created = admin.post(
-                "/v1/people", data={"name": name}, files=[("images", image_part(faces[name][0]))]
+                "/v1/people",
+                data={"name": name, "group": [group]},
+                files=[("images", image_part(faces[name][0]))],
             )
             assert created.status_code == 201, created.text
         door = admin.put("/v1/doors/lab", json={"allow": ["staff"], "liveness": "off"})
         assert door.status_code == 200, door.text
+        bad = admin.post(
+            "/v1/people",
+            data={"name": "Colin Powell\u200b"},
+            files=[("images", image_part(faces["Colin Powell"][1]))],
+        )
+        assert bad.status_code == 422 and "invisible" in bad.json()["message"]
     with SQLiteAccessStore(server.db) as store:
-        for name, group in (("Colin Powell", "staff"), ("Serena Williams", "visitors")):
-            store.set_person_access(name, PersonAccess(frozenset({group})))
+        assert store.person_access("Serena Williams") == PersonAccess(frozenset({"visitors"}))
     return server
 
 
@@ -114,7 +136,25 @@ def test_the_loop_cli_and_http_give_the_same_decision(site: Server, faces: dict)
             assert looped.policy_version == http["policy_version"] == 1
 
 
-def test_rate_limit_under_8_concurrent_clients(site: Server, faces: dict) -> None:
+def test_http_decisions_go_to_the_outputs(site: Server, hooks: tuple, faces: dict) -> None:
+    """A door check over HTTP is sent to the webhook like the loop's decisions are."""
+    decisions, _ = hooks
+    with site.client("door") as door:
+        door.post(
+            "/v1/identify",
+            data={"door": "porch"},
+            files={"image": image_part(faces["Colin Powell"][3])},
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(
+        e.get("door") == "porch" for e in decisions.received
+    ):
+        time.sleep(0.1)
+    sent = [e for e in decisions.received if e.get("door") == "porch"]
+    assert sent and sent[0]["decision"] == "unlock" and sent[0]["reason"] == "granted"
+
+
+def test_rate_limit_under_8_concurrent_clients(site: Server, hooks: tuple, faces: dict) -> None:
     """Past N failures per key and door: 429 rate_limited, every attempt logged, none lost."""
     token = _key(site, "door")
     stranger = image_part(faces["George W Bush"][1])
@@ -141,6 +181,12 @@ def test_rate_limit_under_8_concurrent_clients(site: Server, faces: dict) -> Non
         client.headers["Authorization"] = f"Bearer {_key(site, 'door')}"
         same = client.post("/v1/identify", data={"door": "front"}, files={"image": stranger})
         assert same.status_code == 429
+    _, alarms = hooks
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not alarms.received:
+        time.sleep(0.1)
+    assert alarms.received and alarms.received[0]["alarm"] == "rate_limited"
+    assert alarms.received[0]["door"] == "front"
 
 
 def test_removing_a_person_leaves_no_name_in_any_database_file(site: Server, faces: dict) -> None:

@@ -15,6 +15,7 @@ from facegate.errors import DoorExistsError, UnknownDoorError, UnknownPersonErro
 from facegate.gallery import EmbeddingRecord, SQLiteGallery
 from facegate.gallery.access import SQLiteAccessStore
 from facegate.monitor.events import EventLog
+from facegate.monitor.table import outcome
 
 
 def _record() -> EmbeddingRecord:
@@ -108,3 +109,17 @@ def test_event_log_migrates_a_version_1_file(tmp_path: Path) -> None:
     assert version == "2"
     log.close()
     EventLog(path).close()  # opening a migrated log again changes nothing
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [(None, "unknown"), ("unknown", "unknown"), ("not_allowed", "reject"), ("expired", "reject")],
+)
+def test_refusals_by_the_rules_count_as_rejects_not_unknowns(
+    reason: str | None, expected: str
+) -> None:
+    """A recognised person the door refused is no stranger in the metrics."""
+    event = AccessEvent(
+        now_iso(), "d", "identify", 1, None, "deny", "ann", 0.2, 0.3, 5, reason=reason
+    )
+    assert outcome(event) == expected

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from facegate.decide.policy import Match, admits, decide_access, door_threshold
 from facegate.decide.rules import DoorRules, PersonAccess, Window, parse_schedule
-from facegate.decide.threshold import identify_threshold, shipped_tail
+from facegate.decide.threshold import (
+    fit_genuine_table,
+    identify_threshold,
+    shipped_genuine,
+    shipped_tail,
+)
 
 GROUPS = ("staff", "visitors", "cleaning", "security")
 WINDOWS = (Window.parse("Mon-Fri 07:00-19:00"), Window.parse("Sat-Sun 22:00-06:00"))
@@ -183,3 +189,14 @@ def test_door_thresholds_follow_the_level() -> None:
     verify = DoorRules("c", mode="verify", far=0.0001)
     assert door_threshold(verify, 300, tail, 0.42) == pytest.approx(tail.distance_at(0.0001))
     assert door_threshold(DoorRules("e", mode="verify", far=0.5), 1, tail, 0.42) == 0.42
+
+
+def test_genuine_table_gives_the_false_reject_rate() -> None:
+    """frr_at is the share of genuine distances above the threshold; the shipped one is sane."""
+    distances = np.linspace(0.1, 0.5, 401)
+    table = fit_genuine_table(distances, "linear")
+    assert table.frr_at(0.3) == pytest.approx(0.5, abs=0.01)
+    assert table.frr_at(0.05) == 1.0 and table.frr_at(0.6) == 0.0
+    shipped = shipped_genuine()
+    assert shipped is not None and shipped.embedder == "dlib-resnet-v1"
+    assert shipped.frr_at(0.30) > shipped.frr_at(0.42) > 0.0

@@ -19,15 +19,17 @@ def outcome(event: AccessEvent) -> str:
     """Return accept, reject, unknown or retry for one decision.
 
     accept = unlock; retry = asked to try again; unknown = an identify deny of a live face (no
-    enrolled person near enough); reject = any other deny: a verify deny (not the claimed
-    person) or a face that failed the liveness check (a replayed photo or screen).
+    enrolled person near enough: reason `unknown`, or no reason in older logs); reject = any
+    other deny: a verify deny (not the claimed person), a face that failed the liveness check
+    (a replayed photo or screen), or someone recognised whom the door's rules refused.
     """
     if event.decision == "unlock":
         return "accept"
     if event.decision == "retry":
         return "retry"
     spoof = event.liveness is not None and event.liveness.get("live") is False
-    return "unknown" if event.mode == "identify" and not spoof else "reject"
+    nobody = event.reason in (None, "unknown")
+    return "unknown" if event.mode == "identify" and not spoof and nobody else "reject"
 
 
 def _number(value: object) -> float:

@@ -30,6 +30,10 @@ def enroll_person(
     ],
     consent: Annotated[str, Form(max_length=2000, description="Consent note stored.")] = "",
     add: Annotated[bool, Form(description="Add the images to an enrolled person.")] = False,
+    group: Annotated[
+        list[str] | None,
+        Form(max_length=64, description="Door groups the person joins (repeatable)."),
+    ] = None,
 ) -> Enrolled:
     """Enroll a person from photos (all stored or none); 409 if the name is taken."""
     resources: Resources = request.app.state.resources
@@ -39,7 +43,16 @@ def enroll_person(
     with relabelled("one of the images"):
         arrays = [read_image(upload.file, resources) for upload in images]
         with resources.vision_lock:
-            person = api.enroll(resources.gallery(), name, arrays, consent, add, resources.settings)
+            person = api.enroll(
+                resources.gallery(),
+                name,
+                arrays,
+                consent,
+                add,
+                resources.settings,
+                groups=group or (),
+                store=resources.policy_store(),
+            )
     return Enrolled(person=Person(**person.as_dict()), images=len(arrays))
 
 
