@@ -73,6 +73,9 @@ def main() -> None:
     parser.add_argument("--faces", choices=["center", "largest"], default="center")
     parser.add_argument("--sweep", action="store_true", help="Also run the steps in between.")
     parser.add_argument("--jitter", action="store_true", help="Also run + jitter 10 (slow).")
+    parser.add_argument(
+        "--default-only", action="store_true", help="Only facegate's default (no baseline)."
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
 
@@ -81,6 +84,8 @@ def main() -> None:
         pairs = pairs.head(args.limit)
     default = load_settings(environ={})
     steps = STEPS if args.sweep else [STEPS[0], STEPS[-1]]
+    if args.default_only:
+        steps = [STEPS[-1]]
     if args.jitter:
         steps = [*steps, JITTER_STEP]
     passes = detection_passes(default)
