@@ -28,7 +28,6 @@ Reason = Literal[
     "not_yet_valid",
     "rate_limited",
 ]
-REASONS: tuple[str, ...] = Reason.__args__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
