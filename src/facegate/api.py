@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import platformdirs
 
+from facegate import stores
 from facegate.calibration import threshold_for_gallery
 from facegate.decide import (
     IdentifyDecision,
@@ -25,6 +27,9 @@ from facegate.media import load_image
 from facegate.settings import MediaSettings, Settings, VisionSettings, load_settings
 from facegate.vision import FaceEncoding, FacePipeline
 from facegate.vision.detect import FacePolicy
+
+if TYPE_CHECKING:
+    from facegate.gallery.postgres import PostgresGallery
 
 ImageSource = str | Path | bytes | np.ndarray
 
@@ -85,10 +90,12 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("facegate")) / "gallery.db"
 
 
-def open_gallery(db: str | Path | None = None, settings: Settings | None = None) -> SQLiteGallery:
-    """Return the SQLite gallery at db, else settings.db (FACEGATE_DB), else the default path."""
+def open_gallery(
+    db: str | Path | None = None, settings: Settings | None = None
+) -> SQLiteGallery | PostgresGallery:
+    """Return the gallery at db (a SQLite file or a URL), else settings.db, else the default."""
     settings = settings or load_settings()
-    return SQLiteGallery(db or settings.db or default_db_path())
+    return stores.open_gallery(db or settings.db or default_db_path(), settings)
 
 
 @lru_cache(maxsize=4)

@@ -18,6 +18,7 @@ from rich.table import Table
 from facegate import api
 from facegate.errors import FacegateError
 from facegate.settings import Settings, load_settings
+from facegate.stores import open_event_log, open_key_store
 
 if TYPE_CHECKING:
     from facegate.watch import AlarmRun
@@ -43,8 +44,12 @@ console = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object per result.")]
 DbOpt = Annotated[
-    Path | None,
-    typer.Option("--db", envvar="FACEGATE_DB", help="Gallery database (default: user data dir)."),
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="FACEGATE_DB",
+        help="Gallery database: a SQLite file or a postgresql:// URL (default: user data dir).",
+    ),
 ]
 ConfigOpt = Annotated[
     Path | None,
@@ -475,7 +480,6 @@ def run(
     from facegate.actions import build_dispatcher
     from facegate.demo import enroll_scene_people
     from facegate.door import EventSink, run_loop
-    from facegate.monitor.events import EventLog
     from facegate.stream.loop import AccessLoop
     from facegate.stream.sources import open_source
 
@@ -502,10 +506,11 @@ def run(
             gallery_path = db or settings.db
             if source is None and gallery_path is None:
                 gallery_path = Path(tmp) / "demo.db"
+            gallery_path = gallery_path or api.default_db_path()
             with api.open_gallery(gallery_path, settings) as gallery:
                 if source is None and not gallery.people():
                     enroll_scene_people(gallery, Path(tmp), settings)
-                with EventLog(events or gallery.path) as log:
+                with open_event_log(events or gallery_path, settings) as log:
                     sink = EventSink(log, dispatcher, settings.loop.attempt_window_seconds, show)
                     try:
                         frames = open_source(source, settings.source, realtime=realtime)
@@ -526,7 +531,7 @@ EventsOpt = Annotated[
 ]
 
 
-def _events_path(events: Path | None, db: Path | None, settings: Settings) -> Path:
+def _events_path(events: Path | None, db: str | None, settings: Settings) -> str | Path:
     """Return the event log file: --events, else the gallery's file (--db, settings, default)."""
     return events or db or settings.db or api.default_db_path()
 
@@ -554,7 +559,6 @@ def report(
 
     from facegate.access_event import to_utc
     from facegate.monitor.dashboard import render_dashboard
-    from facegate.monitor.events import EventLog
 
     def body() -> int:
         settings = _settings(config)
@@ -566,7 +570,7 @@ def report(
             view = settings.dashboard.model_copy(update={"range_hours": hours})
             settings = settings.model_copy(update={"dashboard": view})
         path = _events_path(events, db, settings)
-        with EventLog(path) as log:
+        with open_event_log(path, settings) as log:
             page = render_dashboard(log, settings, now=end, door=door)
         out.write_text(page, encoding="utf-8")
         if as_json:
@@ -699,7 +703,7 @@ def serve(
     _run(False, body)
 
 
-def _key_store_path(db: Path | None, config: Path | None) -> Path:
+def _key_store_path(db: str | None, config: Path | None) -> str | Path:
     """Return the key store file: settings service.keys, else the gallery's file."""
     from facegate.service.app import service_paths
 
@@ -718,10 +722,9 @@ def keys_create(
     config: ConfigOpt = None,
 ) -> None:
     """Create an API key and print its token (shown only this once; only its hash is stored)."""
-    from facegate.service.keys import KeyStore
 
     def body() -> int:
-        with KeyStore(_key_store_path(db, config)) as store:
+        with open_key_store(_key_store_path(db, config), _settings(config)) as store:
             key, token = store.create(name, scope)
         if as_json:
             _emit({"key": key.as_dict(), "token": token})
@@ -736,10 +739,9 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None) -> None:
     """List API keys (never their tokens)."""
-    from facegate.service.keys import KeyStore
 
     def body() -> int:
-        with KeyStore(_key_store_path(db, config)) as store:
+        with open_key_store(_key_store_path(db, config), _settings(config)) as store:
             keys = store.keys()
         if as_json:
             for key in keys:
@@ -762,10 +764,9 @@ def keys_revoke(
     config: ConfigOpt = None,
 ) -> None:
     """Revoke an API key: it stops working at once."""
-    from facegate.service.keys import KeyStore
 
     def body() -> int:
-        with KeyStore(_key_store_path(db, config)) as store:
+        with open_key_store(_key_store_path(db, config), _settings(config)) as store:
             key = store.revoke(key_id)
         if as_json:
             _emit({"revoked": key.as_dict()})
@@ -958,3 +959,8 @@ def collect(
 def main() -> None:
     """Run the facegate command line."""
     app()
+
+
+from facegate.db_cli import db_app  # noqa: E402 - it builds on this module's helpers
+
+app.add_typer(db_app, name="db")

@@ -437,6 +437,27 @@ class ServiceSettings(_Section):
     )
 
 
+class PostgresSettings(_Section):
+    """The PostgreSQL + pgvector backend (a `postgresql://` URL as --db or FACEGATE_DB)."""
+
+    hnsw_m: int = Field(
+        16, ge=2, le=100, description="pgvector HNSW index: links per node (m) per model index."
+    )
+    hnsw_ef_construction: int = Field(
+        64, ge=4, le=1000, description="pgvector HNSW index: candidate list size while building."
+    )
+    ef_search: int = Field(
+        100,
+        ge=1,
+        le=1000,
+        description="pgvector HNSW: candidate list size per search (raised to k when k is larger).",
+    )
+    busy_timeout_s: float = Field(
+        15.0, gt=0, description="Longest wait for a row or table lock before a write fails."
+    )
+    connect_timeout_s: int = Field(10, ge=1, description="Longest wait to connect to the server.")
+
+
 class Settings(_Section):
     """All of facegate's settings."""
 
@@ -454,7 +475,12 @@ class Settings(_Section):
     drift: DriftSettings = DriftSettings()
     alarms: AlarmsSettings = AlarmsSettings()
     service: ServiceSettings = ServiceSettings()
-    db: Path | None = Field(None, description="Gallery database path (default: user data dir).")
+    postgres: PostgresSettings = PostgresSettings()
+    db: str | None = Field(
+        None,
+        description="Gallery database: a SQLite file path or a postgresql:// URL "
+        "(default: a SQLite file in the user data dir).",
+    )
 
 
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
+from facegate.db_url import is_postgres_url, redact
 from facegate.errors import (
     GalleryUnavailableError,
     PersonExistsError,
     UnknownPersonError,
 )
-from facegate.gallery.types import EmbeddingRecord, EmbeddingSet, PersonSummary
+from facegate.gallery.exact import exact_search
+from facegate.gallery.types import EmbeddingRecord, EmbeddingSet, Neighbour, PersonSummary
 from facegate.sqlite_db import apply_schema, connect, transaction
 
 SCHEMA_VERSION = 1
@@ -74,10 +76,27 @@ def _is_read_only(path: Path) -> bool:
     return not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
 
 
+def _check_lengths(conn: sqlite3.Connection, records: Sequence[EmbeddingRecord]) -> None:
+    """Refuse vectors whose length differs from the model's stored ones (or from each other)."""
+    lengths: dict[str, int] = {}
+    for r in records:
+        size = np.asarray(r.vector, dtype=np.float32).size
+        if lengths.setdefault(r.model, size) != size or size == 0:
+            raise ValueError(f"every vector of model {r.model!r} must have the same length")
+    for model, size in lengths.items():
+        row = conn.execute(
+            "SELECT length(vector) FROM embeddings WHERE model = ? LIMIT 1", (model,)
+        ).fetchone()
+        if row is not None and row[0] != size * 4:
+            raise ValueError(f"model {model!r} stores {row[0] // 4}-value vectors, not {size}")
+
+
 class SQLiteGallery:
     """People and their face embeddings in one SQLite file; safe across processes."""
 
     def __init__(self, path: str | Path, read_only: bool = False) -> None:
+        if is_postgres_url(path):
+            raise GalleryUnavailableError(f"not a SQLite file: {redact(str(path))}")
         self.path = Path(path)
         self.read_only = read_only or _is_read_only(self.path)
         try:
@@ -138,6 +157,7 @@ class SQLiteGallery:
             row = conn.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
             if row and not extend:
                 raise PersonExistsError(f"{name!r} is already enrolled (use --add to add images)")
+            _check_lengths(conn, records)
             if row:
                 person_id = row[0]
             else:
@@ -206,3 +226,7 @@ class SQLiteGallery:
         names = [row[0] for row in rows]
         matrix = np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
         return EmbeddingSet(names=names, vectors=matrix)
+
+    def search(self, model: str, vector: np.ndarray, k: int) -> list[Neighbour]:
+        """Return the k stored vectors of the model nearest the probe (exact, in numpy)."""
+        return exact_search(self.embeddings(model), vector, k)

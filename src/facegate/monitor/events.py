@@ -110,11 +110,11 @@ class EventLog(SQLiteStore):
         """Store one event in its own transaction and return its id."""
         placeholders = ", ".join("?" * 15)
         with self._write() as conn:
-            cursor = conn.execute(
+            return self._insert(
+                conn,
                 f"INSERT INTO access_events({COLUMNS}, ts) VALUES ({placeholders})",
                 _event_row(event),
             )
-            return int(cursor.lastrowid or 0)
 
     def append_many(self, events: Sequence[AccessEvent]) -> int:
         """Store events in one transaction (all or none) and return how many were stored."""

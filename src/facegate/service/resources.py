@@ -6,20 +6,22 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from facegate.gallery import SQLiteGallery
+from facegate.db_url import is_postgres_url
 from facegate.gallery.cache import CachedGallery, EmbeddingCache
+from facegate.gallery.types import Gallery
 from facegate.monitor.events import EventLog
 from facegate.service.keys import KeyStore
 from facegate.settings import Settings
+from facegate.stores import open_event_log, open_gallery, open_key_store
 
 
 @dataclass(frozen=True)
 class ServicePaths:
-    """The SQLite files the service uses (they may all be one file)."""
+    """The SQLite files or PostgreSQL URLs the service uses (they may all be one)."""
 
-    gallery: Path
-    events: Path
-    keys: Path
+    gallery: str | Path
+    events: str | Path
+    keys: str | Path
 
 
 class Resources:
@@ -38,26 +40,32 @@ class Resources:
         self.gallery()  # create the schemas now, so a bad path fails at start-up
         self.events()
         self.keys()
-        self.cache = EmbeddingCache(paths.gallery)
+        postgres = is_postgres_url(paths.gallery)
+        self.cache = None if postgres else EmbeddingCache(paths.gallery)
 
-    def gallery(self) -> SQLiteGallery:
+    def gallery(self) -> Gallery:
         """Return this thread's gallery connection."""
         if not hasattr(self._local, "gallery"):
-            self._local.gallery = SQLiteGallery(self.paths.gallery)
+            self._local.gallery = open_gallery(self.paths.gallery, self.settings)
         return self._local.gallery
 
-    def cached_gallery(self) -> CachedGallery:
-        """Return this thread's gallery with everyone's vectors served from the shared cache."""
+    def cached_gallery(self) -> Gallery:
+        """Return this thread's gallery, everyone's SQLite vectors served from the shared cache.
+
+        A PostgreSQL gallery is returned as it is: it searches in the database.
+        """
+        if self.cache is None:
+            return self.gallery()
         return CachedGallery(self.gallery(), self.cache)
 
     def events(self) -> EventLog:
         """Return this thread's event log connection."""
         if not hasattr(self._local, "events"):
-            self._local.events = EventLog(self.paths.events)
+            self._local.events = open_event_log(self.paths.events, self.settings)
         return self._local.events
 
     def keys(self) -> KeyStore:
         """Return this thread's key store connection."""
         if not hasattr(self._local, "keys"):
-            self._local.keys = KeyStore(self.paths.keys)
+            self._local.keys = open_key_store(self.paths.keys, self.settings)
         return self._local.keys
