@@ -458,6 +458,32 @@ class PostgresSettings(_Section):
     connect_timeout_s: int = Field(10, ge=1, description="Longest wait to connect to the server.")
 
 
+class AnnSettings(_Section):
+    """The approximate nearest-neighbour index beside a SQLite gallery (faiss)."""
+
+    min_vectors: int = Field(
+        50_000,
+        ge=0,
+        description="Below this many vectors of a model, search scans them exactly in numpy.",
+    )
+    factory: str = Field(
+        "HNSW32,Flat",
+        min_length=1,
+        description="faiss index_factory string of the index (e.g. 'HNSW32,Flat', 'PQ32x4fs').",
+    )
+    params: str = Field(
+        "efSearch=128",
+        description="faiss ParameterSpace settings applied after building (e.g. 'efSearch=256').",
+    )
+    candidates: int = Field(
+        64, ge=1, le=10_000, description="Candidates the index proposes, re-ranked exactly."
+    )
+    rebuild_fraction: float = Field(
+        0.2, gt=0, le=1, description="Rebuild the index once this share of its entries is dead."
+    )
+    threads: int = Field(1, ge=1, le=64, description="faiss threads per search or build.")
+
+
 class Settings(_Section):
     """All of facegate's settings."""
 
@@ -476,6 +502,7 @@ class Settings(_Section):
     alarms: AlarmsSettings = AlarmsSettings()
     service: ServiceSettings = ServiceSettings()
     postgres: PostgresSettings = PostgresSettings()
+    ann: AnnSettings = AnnSettings()
     db: str | None = Field(
         None,
         description="Gallery database: a SQLite file path or a postgresql:// URL "

@@ -91,6 +91,14 @@ def _check_lengths(conn: sqlite3.Connection, records: Sequence[EmbeddingRecord])
             raise ValueError(f"model {model!r} stores {row[0] // 4}-value vectors, not {size}")
 
 
+def _ids_and_vectors(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """Return (ids, N x D float32 vectors) from (id, blob) rows."""
+    ids = np.array([row[0] for row in rows], dtype=np.int64)
+    if not rows:
+        return ids, np.zeros((0, 0), dtype=np.float32)
+    return ids, np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
+
+
 class SQLiteGallery:
     """People and their face embeddings in one SQLite file; safe across processes."""
 
@@ -230,3 +238,41 @@ class SQLiteGallery:
     def search(self, model: str, vector: np.ndarray, k: int) -> list[Neighbour]:
         """Return the k stored vectors of the model nearest the probe (exact, in numpy)."""
         return exact_search(self.embeddings(model), vector, k)
+
+    def data_version(self) -> int:
+        """Return SQLite's data version: it changes when another connection commits."""
+        return int(self._read("PRAGMA data_version")[0][0])
+
+    def vector_stats(self, model: str) -> tuple[int, int]:
+        """Return how many vectors the model has and the highest embedding id (0 when none)."""
+        count, top = self._read(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM embeddings WHERE model = ?", (model,)
+        )[0]
+        return int(count), int(top)
+
+    def vector_ids(self, model: str) -> np.ndarray:
+        """Return the embedding ids of every vector of the model."""
+        rows = self._read("SELECT id FROM embeddings WHERE model = ?", (model,))
+        return np.array([row[0] for row in rows], dtype=np.int64)
+
+    def vectors_after(self, model: str, after_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return the ids and vectors (N x D) of the model's embeddings with id > after_id."""
+        rows = self._read(
+            "SELECT id, vector FROM embeddings WHERE model = ? AND id > ? ORDER BY id",
+            (model, after_id),
+        )
+        return _ids_and_vectors(rows)
+
+    def vectors_by_id(self, model: str, ids: Sequence[int]) -> tuple[list[str], np.ndarray]:
+        """Return the names and vectors of the ids that exist for the model, in id order."""
+        if not len(ids):
+            return [], np.zeros((0, 0), dtype=np.float32)
+        marks = ", ".join("?" * len(ids))
+        rows = self._read(
+            "SELECT p.name, e.vector FROM embeddings e JOIN people p ON p.id = e.person_id"
+            f" WHERE e.model = ? AND e.id IN ({marks}) ORDER BY e.id",
+            (model, *[int(i) for i in ids]),
+        )
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [r[0] for r in rows], np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])

@@ -1,0 +1,300 @@
+"""Identify at 10k / 100k / 1M enrolled identities: exact numpy, in-process ANN, pgvector HNSW.
+
+    python bench/gallery_scale.py [--sizes 10000 100000 1000000] [--probes 400]
+        [--designs exact,hnsw32-ef128,pq64fs-r256] [--pgvector-max 100000] [--json]
+
+Probes and their genuine mates are real dlib LFW embeddings (bench/lfw_vectors.py: image 2 and
+image 1 of each person); the other identities are distractors drawn from a Gaussian fitted to
+the LFW vectors (mean and full covariance), renormalised to unit length. Recall@1 is measured
+against exact search over the same gallery. Every query runs alone on one thread (faiss and
+BLAS), as a door's request would. Prints a table, `--json` lines, and writes
+bench/results/gallery_scale.json plus the recall/latency curve bench/results/gallery_scale.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lfw_vectors import load_or_embed
+
+from facegate.gallery.ann import AnnIndex
+from facegate.gallery.exact import nearest_rows
+from facegate.settings import AnnSettings
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# name -> (faiss factory, faiss parameters, candidates re-ranked exactly)
+DESIGNS: dict[str, tuple[str, str, int]] = {
+    "hnsw32-ef64": ("HNSW32,Flat", "efSearch=64", 64),
+    "hnsw32-ef256": ("HNSW32,Flat", "efSearch=256", 256),
+    "hnsw32-ef1024": ("HNSW32,Flat", "efSearch=1024", 1024),
+    "pq32fs-r256": ("PQ32x4fs", "", 256),
+    "pq64fs-r64": ("PQ64x4fs", "", 64),
+    "pq64fs-r256": ("PQ64x4fs", "", 256),
+    "pq64fs-r1024": ("PQ64x4fs", "", 1024),
+    "sq8-r64": ("SQ8", "", 64),
+}
+
+
+@dataclass
+class Row:
+    """One backend at one gallery size."""
+
+    ids: int
+    backend: str
+    p50_ms: float
+    p99_ms: float
+    recall_at_1: float
+    build_s: float = 0.0
+    memory_mb: float = 0.0
+    enroll_ms: float = 0.0
+    delete_ms: float = 0.0
+    notes: dict[str, object] = field(default_factory=dict)
+
+
+def distractors(real: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """Return count unit vectors from a Gaussian fitted to the real vectors."""
+    rng = np.random.default_rng(seed)
+    mean = real.mean(axis=0)
+    chol = np.linalg.cholesky(np.cov(real, rowvar=False) + 1e-6 * np.eye(real.shape[1]))
+    out = np.empty((count, real.shape[1]), dtype=np.float32)
+    for start in range(0, count, 100_000):
+        n = min(100_000, count - start)
+        block = rng.standard_normal((n, real.shape[1])) @ chol.T + mean
+        out[start : start + n] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def exact_top1(gallery: np.ndarray, norms: np.ndarray, probe: np.ndarray) -> int:
+    """Return the row nearest the probe by a full scan (||x||^2 - 2 x.q; the numpy baseline)."""
+    return int(np.argmin(norms - 2.0 * (gallery @ probe)))
+
+
+def timed(fn: Callable[[np.ndarray], int], probes: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """Return each probe's answer and the per-query milliseconds."""
+    answers, times = [], []
+    for probe in probes:
+        start = time.perf_counter()
+        answers.append(fn(probe))
+        times.append((time.perf_counter() - start) * 1000)
+    return answers, np.array(times)
+
+
+def rss_mb() -> float:
+    """Return this process's peak resident memory in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_exact(size: int, gallery: np.ndarray, probes: np.ndarray) -> tuple[Row, list[int]]:
+    """Time the exact numpy scan; its answers are the truth the others are held to."""
+    norms = np.einsum("ij,ij->i", gallery, gallery)
+    truth, ms = timed(lambda p: exact_top1(gallery, norms, p), probes)
+    check = [int(nearest_rows(gallery, p, 1)[0][0]) for p in probes[:20]]
+    assert check == truth[:20], "the matmul scan must agree with the reference search"
+    row = Row(size, "numpy-exact", *np.percentile(ms, [50, 99]), 1.0)
+    row.memory_mb = gallery.nbytes / 2**20
+    return row, truth
+
+
+def bench_design(
+    name: str, size: int, gallery: np.ndarray, probes: np.ndarray, truth: list[int]
+) -> Row:
+    """Build one in-process design and time candidates + exact re-ranking per probe."""
+    factory, params, candidates = DESIGNS[name]
+    settings = AnnSettings(factory=factory, params=params, candidates=candidates)
+    index = AnnIndex(gallery.shape[1], settings)
+    ids = np.arange(size, dtype=np.int64)
+    start = time.perf_counter()
+    index.build(ids, gallery)
+    build_s = time.perf_counter() - start
+
+    def search(probe: np.ndarray) -> int:
+        found = index.candidates(probe, candidates)
+        rows, _ = nearest_rows(gallery[found], probe, 1)
+        return int(found[rows[0]])
+
+    answers, ms = timed(search, probes)
+    recall = float(np.mean(np.array(answers) == np.array(truth)))
+    extra = distractors(gallery[:1000], 50, seed=99)
+    start = time.perf_counter()
+    for i, v in enumerate(extra):
+        index.add(np.array([size + i]), v[None, :])
+    enroll_ms = (time.perf_counter() - start) * 1000 / len(extra)
+    start = time.perf_counter()
+    for i in range(50):
+        index.remove([i])
+    delete_ms = (time.perf_counter() - start) * 1000 / 50
+    row = Row(size, f"faiss-{name}", *np.percentile(ms, [50, 99]), recall)
+    row.build_s, row.enroll_ms, row.delete_ms = build_s, enroll_ms, delete_ms
+    row.memory_mb = index.memory_bytes() / 2**20
+    row.notes = {"factory": factory, "params": params, "candidates": candidates}
+    return row
+
+
+def bench_pgvector(size: int, gallery: np.ndarray, probes: np.ndarray, truth: list[int]) -> Row:
+    """Load the gallery into a real PostgreSQL + pgvector (HNSW index) and time search()."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from pg_server import LocalPostgres
+
+    from facegate.gallery import EmbeddingRecord
+    from facegate.gallery.postgres import PostgresGallery, index_name
+
+    server = LocalPostgres()
+    try:
+        url = server.database()
+        with PostgresGallery(url) as pg:
+            pg.add_person("seed", [EmbeddingRecord(gallery[0], "b", "s", 1, 1.0, 1.0)], "x")
+            pg.remove_person("seed")
+            conn = pg._conn
+            conn.execute(f'DROP INDEX "{index_name("b")}"')
+            start = time.perf_counter()
+            conn.execute(
+                "INSERT INTO people(name, created_at) SELECT 'p' || g, 'now'"
+                " FROM generate_series(0, %s) g",
+                (size - 1,),
+            )
+            conn.execute(
+                "INSERT INTO enrollments(person_id, consent, created_at)"
+                " SELECT id, 'x', 'now' FROM people ORDER BY id"
+            )
+            person = dict(conn.execute("SELECT name, id FROM people").fetchall())
+            enrollment = dict(conn.execute("SELECT person_id, id FROM enrollments").fetchall())
+            with (
+                conn.cursor() as cur,
+                cur.copy(
+                    "COPY embeddings(person_id, enrollment_id, model, vector, source, face_px,"
+                    " sharpness, brightness, created_at) FROM STDIN"
+                ) as copy,
+            ):
+                for i, v in enumerate(gallery):
+                    pid = person[f"p{i}"]
+                    text = "[" + ",".join(f"{x:.7g}" for x in v) + "]"
+                    copy.write_row((pid, enrollment[pid], "b", text, "s", 1, 1.0, 1.0, "now"))
+            load_s = time.perf_counter() - start
+            conn.execute("SET maintenance_work_mem = '2GB'")
+            start = time.perf_counter()
+            conn.execute(
+                f'CREATE INDEX "{index_name("b")}" ON embeddings USING hnsw'
+                f" ((vector::vector({gallery.shape[1]})) vector_l2_ops)"
+                f" WITH (m = {pg.settings.hnsw_m}, ef_construction ="
+                f" {pg.settings.hnsw_ef_construction}) WHERE model = 'b'"
+            )
+            build_s = time.perf_counter() - start
+            conn.execute("VACUUM ANALYZE embeddings")
+            answers, ms = timed(lambda p: int(pg.search("b", p, 1)[0].name[1:]), probes)
+            recall = float(np.mean(np.array(answers) == np.array(truth)))
+            extra = distractors(gallery[:1000], 20, seed=98)
+            start = time.perf_counter()
+            for i, v in enumerate(extra):
+                pg.add_person(f"new{i}", [EmbeddingRecord(v, "b", "s", 1, 1.0, 1.0)], "x")
+            enroll_ms = (time.perf_counter() - start) * 1000 / len(extra)
+            start = time.perf_counter()
+            for i in range(len(extra)):
+                pg.remove_person(f"new{i}")
+            delete_ms = (time.perf_counter() - start) * 1000 / len(extra)
+            mem = conn.execute(
+                "SELECT pg_relation_size(%s), pg_total_relation_size('embeddings')",
+                (index_name("b"),),
+            ).fetchone()
+        row = Row(size, "pgvector-hnsw", *np.percentile(ms, [50, 99]), recall)
+        row.build_s, row.enroll_ms, row.delete_ms = build_s, enroll_ms, delete_ms
+        row.memory_mb = mem[0] / 2**20
+        row.notes = {
+            "load_s": round(load_s, 1),
+            "table_mb": round(mem[1] / 2**20, 1),
+            "m": pg.settings.hnsw_m,
+            "ef_construction": pg.settings.hnsw_ef_construction,
+            "ef_search": pg.settings.ef_search,
+        }
+        return row
+    finally:
+        server.stop()
+
+
+def plot(rows: list[Row], path: Path) -> None:
+    """Draw recall@1 against p99 latency for each size and backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for size in sorted({r.ids for r in rows}):
+        chosen = [r for r in rows if r.ids == size]
+        points = [(r.p99_ms, 100 * r.recall_at_1) for r in chosen]
+        ax.scatter(*zip(*points, strict=True), label=f"{size:,}")
+        for r, point in zip(chosen, points, strict=True):
+            ax.annotate(r.backend.replace("faiss-", ""), point, fontsize=6)
+    ax.axhline(99.5, color="grey", lw=0.5, ls="--")
+    ax.axvline(10, color="grey", lw=0.5, ls="--")
+    ax.set_xscale("log")
+    ax.set_xlabel("p99 latency per query, ms (one thread)")
+    ax.set_ylabel("recall@1 vs exact, %")
+    ax.set_title("facegate identify: recall vs latency (LFW probes, LFW-fitted distractors)")
+    ax.legend(title="identities")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    """Run every backend at every size and report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--probes", type=int, default=400, help="Real LFW probes per size.")
+    parser.add_argument("--people", type=int, default=800, help="LFW people to embed / load.")
+    parser.add_argument("--designs", default="exact,hnsw32-ef256,pq64fs-r256")
+    parser.add_argument("--pgvector-max", type=int, default=100_000, help="Largest pgvector size.")
+    parser.add_argument("--out", type=Path, default=RESULTS / "gallery_scale.json")
+    parser.add_argument("--json", action="store_true", help="Print one JSON line per row.")
+    args = parser.parse_args()
+    data = load_or_embed(args.people)
+    mates, probes = data["mates"], data["probes"][: args.probes]
+    real = np.concatenate([data["mates"], data["probes"]])
+    designs = [d for d in args.designs.split(",") if d and d != "exact"]
+    rows: list[Row] = []
+    for size in args.sizes:
+        gallery = np.concatenate([mates, distractors(real, size - len(mates), seed=size)])
+        exact_row, truth = bench_exact(size, gallery, probes)
+        found = [exact_row] + [bench_design(n, size, gallery, probes, truth) for n in designs]
+        if size <= args.pgvector_max:
+            found.append(bench_pgvector(size, gallery, probes, truth))
+        rows.extend(found)
+        for row in found:
+            if args.json:
+                print(json.dumps(asdict(row)), flush=True)
+            else:
+                print(
+                    f"{row.ids:>9,} {row.backend:<22} p50 {row.p50_ms:8.2f} ms"
+                    f"  p99 {row.p99_ms:8.2f} ms  recall@1 {100 * row.recall_at_1:6.2f} %"
+                    f"  build {row.build_s:7.1f} s  mem {row.memory_mb:7.1f} MiB"
+                    f"  enroll {row.enroll_ms:6.2f} ms  delete {row.delete_ms:7.2f} ms",
+                    flush=True,
+                )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "lfw_people": len(data["names"]),
+        "probes": len(probes),
+        "peak_rss_mb": round(rss_mb(), 1),
+        "cpus": os.cpu_count(),
+        "rows": [asdict(r) for r in rows],
+    }
+    args.out.write_text(json.dumps(report, indent=1))
+    plot(rows, args.out.with_suffix(".png"))
+
+
+if __name__ == "__main__":
+    main()
