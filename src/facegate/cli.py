@@ -679,25 +679,44 @@ def serve(
     ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes (default: settings scale.workers); use with"
+            " a postgresql:// --db to scale out.",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API (FastAPI under uvicorn); OpenAPI docs at /docs."""
+    import os
+
     import uvicorn
 
     from facegate.service import create_app
-    from facegate.vision.models import warm_up
+    from facegate.service.factory import FACTORY, warm
 
     def body() -> int:
         settings = _settings(config)
-        service = create_app(settings, db)
-        warm_up(
-            cnn="cnn" in settings.vision.fallback_detectors or settings.vision.detector == "cnn"
-        )
-        uvicorn.run(
-            service,
-            host=host or settings.service.host,
-            port=settings.service.port if port is None else port,
-            log_level="info",
-        )
+        count = workers or settings.scale.workers
+        where = {
+            "host": host or settings.service.host,
+            "port": settings.service.port if port is None else port,
+            "log_level": "info",
+            "timeout_graceful_shutdown": settings.scale.shutdown_grace_s,
+        }
+        if count == 1:
+            service = create_app(settings, db)
+            warm(settings)
+            uvicorn.run(service, **where)
+            return EXIT_OK
+        with api.open_gallery(db, settings):  # fail here, once, on a bad database
+            pass
+        os.environ.update({"FACEGATE_DB": str(db or settings.db or api.default_db_path())})
+        if config is not None:
+            os.environ["FACEGATE_CONFIG"] = str(config)
+        uvicorn.run(FACTORY, factory=True, workers=count, **where)
         return EXIT_OK
 
     _run(False, body)

@@ -484,6 +484,24 @@ class AnnSettings(_Section):
     threads: int = Field(1, ge=1, le=64, description="faiss threads per search or build.")
 
 
+class ScaleSettings(_Section):
+    """`facegate serve` across processes: workers and graceful shutdown."""
+
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Worker processes of `facegate serve` (each loads the face models once); "
+        "more than one needs a PostgreSQL database or accepts SQLite's one-writer-at-a-time.",
+    )
+    shutdown_grace_s: float = Field(
+        30.0,
+        gt=0,
+        description="On SIGTERM/Ctrl-C, how long in-flight requests may run to completion "
+        "(their events are logged) before the server stops anyway.",
+    )
+
+
 class Settings(_Section):
     """All of facegate's settings."""
 
@@ -503,6 +521,7 @@ class Settings(_Section):
     service: ServiceSettings = ServiceSettings()
     postgres: PostgresSettings = PostgresSettings()
     ann: AnnSettings = AnnSettings()
+    scale: ScaleSettings = ScaleSettings()
     db: str | None = Field(
         None,
         description="Gallery database: a SQLite file path or a postgresql:// URL "
