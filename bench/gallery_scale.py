@@ -39,14 +39,14 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 # name -> (faiss factory, faiss parameters, candidates re-ranked exactly)
 DESIGNS: dict[str, tuple[str, str, int]] = {
-    "hnsw32-ef64": ("HNSW32,Flat", "efSearch=64", 64),
-    "hnsw32-ef256": ("HNSW32,Flat", "efSearch=256", 256),
-    "hnsw32-ef1024": ("HNSW32,Flat", "efSearch=1024", 1024),
-    "pq32fs-r256": ("PQ32x4fs", "", 256),
-    "pq64fs-r64": ("PQ64x4fs", "", 64),
-    "pq64fs-r256": ("PQ64x4fs", "", 256),
-    "pq64fs-r1024": ("PQ64x4fs", "", 1024),
-    "sq8-r64": ("SQ8", "", 64),
+    "hnsw32-c80-ef128": ("HNSW32,Flat", "efConstruction=80,efSearch=128", 128),
+    "hnsw32-c200-ef128": ("HNSW32,Flat", "efConstruction=200,efSearch=128", 128),
+    "hnsw32-c200-ef256": ("HNSW32,Flat", "efConstruction=200,efSearch=256", 256),
+    "hnsw32-c200-ef512": ("HNSW32,Flat", "efConstruction=200,efSearch=512", 512),
+    "hnsw48-c200-ef512": ("HNSW48,Flat", "efConstruction=200,efSearch=512", 512),
+    "ivf1024-pq64fs-np64": ("IVF1024,PQ64x4fs", "nprobe=64", 512),
+    "ivf1024-pq64fs-np128": ("IVF1024,PQ64x4fs", "nprobe=128", 512),
+    "pq64fs-r512": ("PQ64x4fs", "", 512),
 }
 
 
@@ -256,7 +256,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--probes", type=int, default=400, help="Real LFW probes per size.")
     parser.add_argument("--people", type=int, default=800, help="LFW people to embed / load.")
-    parser.add_argument("--designs", default="exact,hnsw32-ef256,pq64fs-r256")
+    parser.add_argument("--designs", default=",".join(DESIGNS))
     parser.add_argument("--pgvector-max", type=int, default=100_000, help="Largest pgvector size.")
     parser.add_argument("--out", type=Path, default=RESULTS / "gallery_scale.json")
     parser.add_argument("--json", action="store_true", help="Print one JSON line per row.")

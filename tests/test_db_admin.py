@@ -116,3 +116,19 @@ def test_a_later_migration_is_applied_only_by_upgrade(postgres) -> None:
         with pytest.raises(psycopg.Error):
             pg_db.upgrade(conn, broken)
         assert pg_db.stored_version(conn, v2) == 2  # the failed step left nothing behind
+
+
+def test_commands_take_a_postgres_url(postgres) -> None:
+    url = postgres.database()
+    with open_gallery(url, Settings()) as gallery:
+        gallery.add_person("Ada", records(2), consent="signed")
+    code, out = facegate("people", "list", "--db", url, "--json")
+    assert code == 0 and json.loads(out)["name"] == "Ada"
+    code, out = facegate("keys", "create", "--name", "kiosk", "--scope", "door", "--db", url)
+    assert code == 0, out
+    with open_key_store(url, Settings()) as store:
+        assert store.lookup(out.strip().splitlines()[-1]) is not None
+    code, out = facegate("alarms", "check", "--db", url)
+    assert code == 2 and "needs a SQLite file" in out
+    code, out = facegate("people", "list", "--db", "postgresql://x@/y?host=/nonexistent")
+    assert code == 2 and "cannot open gallery" in out

@@ -15,6 +15,19 @@ import numpy as np
 from facegate.settings import AnnSettings
 
 
+def _set_params(index: faiss.Index, params: str) -> None:
+    """Apply 'name=value,...': efConstruction on an HNSW graph, the rest via ParameterSpace."""
+    rest = []
+    for item in filter(None, (p.strip() for p in params.split(","))):
+        name, _, value = item.partition("=")
+        if name == "efConstruction":
+            faiss.downcast_index(index).hnsw.efConstruction = int(value)
+        else:
+            rest.append(item)
+    if rest:
+        faiss.ParameterSpace().set_index_parameters(index, ",".join(rest))
+
+
 class AnnIndex:
     """A faiss index (settings.factory) whose labels are the callers' ids (int64)."""
 
@@ -40,8 +53,7 @@ class AnnIndex:
         index = faiss.index_factory(self.dim, self.settings.factory)
         if not index.is_trained:
             index.train(data)
-        if self.settings.params:
-            faiss.ParameterSpace().set_index_parameters(index, self.settings.params)
+        _set_params(index, self.settings.params)
         index.add(data)
         self._index = index
         self._ids = np.asarray(ids, dtype=np.int64).copy()
