@@ -59,6 +59,8 @@ class Row:
     p50_ms: float
     p99_ms: float
     recall_at_1: float
+    cpu_p50_ms: float = 0.0
+    cpu_p99_ms: float = 0.0
     build_s: float = 0.0
     memory_mb: float = 0.0
     enroll_ms: float = 0.0
@@ -85,13 +87,22 @@ def exact_top1(gallery: np.ndarray, norms: np.ndarray, probe: np.ndarray) -> int
 
 
 def timed(fn: Callable[[np.ndarray], int], probes: np.ndarray) -> tuple[list[int], np.ndarray]:
-    """Return each probe's answer and the per-query milliseconds."""
+    """Return each probe's answer and per-query milliseconds: wall (row 0) and CPU (row 1).
+
+    CPU time is this thread's: on a shared machine it leaves out the waits for a core.
+    """
     answers, times = [], []
     for probe in probes:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         answers.append(fn(probe))
-        times.append((time.perf_counter() - start) * 1000)
-    return answers, np.array(times)
+        times.append(((time.perf_counter() - start) * 1000, (time.thread_time() - cpu) * 1000))
+    return answers, np.array(times).T
+
+
+def latency(size: int, backend: str, ms: np.ndarray, recall: float) -> Row:
+    """Return a row with the wall and CPU p50/p99 of the timings."""
+    wall, cpu = np.percentile(ms[0], [50, 99]), np.percentile(ms[1], [50, 99])
+    return Row(size, backend, *map(float, wall), recall, *map(float, cpu))
 
 
 def rss_mb() -> float:
@@ -105,7 +116,7 @@ def bench_exact(size: int, gallery: np.ndarray, probes: np.ndarray) -> tuple[Row
     truth, ms = timed(lambda p: exact_top1(gallery, norms, p), probes)
     check = [int(nearest_rows(gallery, p, 1)[0][0]) for p in probes[:20]]
     assert check == truth[:20], "the matmul scan must agree with the reference search"
-    row = Row(size, "numpy-exact", *np.percentile(ms, [50, 99]), 1.0)
+    row = latency(size, "numpy-exact", ms, 1.0)
     row.memory_mb = gallery.nbytes / 2**20
     return row, truth
 
@@ -138,7 +149,7 @@ def bench_design(
     for i in range(50):
         index.remove([i])
     delete_ms = (time.perf_counter() - start) * 1000 / 50
-    row = Row(size, f"faiss-{name}", *np.percentile(ms, [50, 99]), recall)
+    row = latency(size, f"faiss-{name}", ms, recall)
     row.build_s, row.enroll_ms, row.delete_ms = build_s, enroll_ms, delete_ms
     row.memory_mb = index.memory_bytes() / 2**20
     row.notes = {"factory": factory, "params": params, "candidates": candidates}
@@ -210,7 +221,7 @@ def bench_pgvector(size: int, gallery: np.ndarray, probes: np.ndarray, truth: li
                 "SELECT pg_relation_size(%s), pg_total_relation_size('embeddings')",
                 (index_name("b"),),
             ).fetchone()
-        row = Row(size, "pgvector-hnsw", *np.percentile(ms, [50, 99]), recall)
+        row = latency(size, "pgvector-hnsw", ms, recall)
         row.build_s, row.enroll_ms, row.delete_ms = build_s, enroll_ms, delete_ms
         row.memory_mb = mem[0] / 2**20
         row.notes = {
@@ -278,8 +289,9 @@ def main() -> None:
                 print(json.dumps(asdict(row)), flush=True)
             else:
                 print(
-                    f"{row.ids:>9,} {row.backend:<22} p50 {row.p50_ms:8.2f} ms"
-                    f"  p99 {row.p99_ms:8.2f} ms  recall@1 {100 * row.recall_at_1:6.2f} %"
+                    f"{row.ids:>9,} {row.backend:<26} p50 {row.p50_ms:7.2f} p99 {row.p99_ms:7.2f}"
+                    f" (cpu {row.cpu_p50_ms:6.2f} / {row.cpu_p99_ms:6.2f}) ms"
+                    f"  recall@1 {100 * row.recall_at_1:6.2f} %"
                     f"  build {row.build_s:7.1f} s  mem {row.memory_mb:7.1f} MiB"
                     f"  enroll {row.enroll_ms:6.2f} ms  delete {row.delete_ms:7.2f} ms",
                     flush=True,

@@ -98,11 +98,15 @@ class PostgresGallery:
         self.url = url
         self.path = redact(url)
         self.settings = settings or PostgresSettings()
+        self._dims: dict[str, int] = {}
         try:
             self._conn = connect(url, self.settings, read_only)
             if not read_only:
                 ensure(self._conn, GALLERY_TABLES)
             register_vector(self._conn)
+            self._conn.execute(
+                sql.SQL("SET hnsw.ef_search = {}").format(sql.Literal(self.settings.ef_search))
+            )
             self.read_only = read_only or not self._may_write()
         except psycopg.Error as exc:
             raise GalleryUnavailableError(f"cannot open gallery {self.path}: {exc}") from exc
@@ -261,9 +265,13 @@ class PostgresGallery:
         return EmbeddingSet(names=[row[0] for row in rows], vectors=matrix)
 
     def dimension(self, model: str) -> int | None:
-        """Return the length of the model's stored vectors (None: nothing stored for it)."""
-        rows = self._read("SELECT dim FROM embedding_models WHERE model = %s", (model,))
-        return int(rows[0][0]) if rows else None
+        """Return the length of the model's vectors (None: none stored; fixed once recorded)."""
+        if model not in self._dims:
+            rows = self._read("SELECT dim FROM embedding_models WHERE model = %s", (model,))
+            if not rows:
+                return None
+            self._dims[model] = int(rows[0][0])
+        return self._dims[model]
 
     def search(self, model: str, vector: np.ndarray, k: int) -> list[Neighbour]:
         """Return the k stored vectors of the model nearest the probe, via its HNSW index."""
@@ -279,10 +287,13 @@ class PostgresGallery:
         ).format(dim=sql.Literal(dim))
         params = {"probe": probe, "model": model, "k": k}
         try:
-            with self._conn.transaction():
-                ef = max(self.settings.ef_search, k)
-                self._conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(ef)))
+            if k <= self.settings.ef_search:  # the session's ef_search already suffices
                 rows = self._conn.execute(query, params).fetchall()
+            else:
+                with self._conn.transaction():
+                    local = sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(k))
+                    self._conn.execute(local)
+                    rows = self._conn.execute(query, params).fetchall()
         except psycopg.Error as exc:
             raise GalleryUnavailableError(f"cannot search gallery {self.path}: {exc}") from exc
         return [Neighbour(name, float(distance)) for name, distance in rows]
