@@ -137,6 +137,9 @@ def test_vectors_of_another_length_are_refused_and_nothing_is_stored(backend: Ba
             gallery.add_person("Bob", [short], consent="x")
         with pytest.raises(ValueError, match="same length"):
             gallery.add_person("Cy", [records(1, model="m2")[0], replace(short, model="m2")], "x")
+        nan = EmbeddingRecord(np.full(128, np.nan, dtype=np.float32), "test-model", "n", 90, 1, 1)
+        with pytest.raises(ValueError, match="finite"):
+            gallery.add_person("Dee", [nan], consent="x")
         assert [p.name for p in gallery.people()] == ["Ada"]
         assert count_rows(gallery, "embeddings") == 1
 

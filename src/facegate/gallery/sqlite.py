@@ -77,11 +77,13 @@ def _is_read_only(path: Path) -> bool:
 
 
 def _check_lengths(conn: sqlite3.Connection, records: Sequence[EmbeddingRecord]) -> None:
-    """Refuse vectors whose length differs from the model's stored ones (or from each other)."""
+    """Refuse non-finite vectors, and lengths that differ from the model's stored ones."""
     lengths: dict[str, int] = {}
     for r in records:
-        size = np.asarray(r.vector, dtype=np.float32).size
-        if lengths.setdefault(r.model, size) != size or size == 0:
+        vector = np.asarray(r.vector, dtype=np.float32)
+        if not np.all(np.isfinite(vector)):
+            raise ValueError("vectors must be finite")
+        if lengths.setdefault(r.model, vector.size) != vector.size or vector.size == 0:
             raise ValueError(f"every vector of model {r.model!r} must have the same length")
     for model, size in lengths.items():
         row = conn.execute(
