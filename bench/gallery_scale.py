@@ -4,8 +4,10 @@
         [--designs exact,hnsw32-ef128,pq64fs-r256] [--pgvector-max 100000] [--json]
 
 Probes and their genuine mates are real dlib LFW embeddings (bench/lfw_vectors.py: image 2 and
-image 1 of each person); the other identities are distractors drawn from a Gaussian fitted to
-the LFW vectors (mean and full covariance), renormalised to unit length. Recall@1 is measured
+image 1 of each person); only the first half of the people are enrolled (`--enrolled`), so the
+other half are unknown visitors whose nearest neighbour is someone else, the harder case. The
+other identities are distractors drawn from a Gaussian fitted to the LFW vectors (mean and full
+covariance), renormalised to unit length. Recall@1 is measured
 against exact search over the same gallery. Every query runs alone on one thread (faiss and
 BLAS), as a door's request would. Prints a table, `--json` lines, and writes
 bench/results/gallery_scale.json plus the recall/latency curve bench/results/gallery_scale.png.
@@ -37,16 +39,20 @@ from facegate.settings import AnnSettings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
-# name -> (faiss factory, faiss parameters, candidates re-ranked exactly)
-DESIGNS: dict[str, tuple[str, str, int]] = {
-    "hnsw32-c80-ef128": ("HNSW32,Flat", "efConstruction=80,efSearch=128", 128),
-    "hnsw32-c200-ef128": ("HNSW32,Flat", "efConstruction=200,efSearch=128", 128),
-    "hnsw32-c200-ef256": ("HNSW32,Flat", "efConstruction=200,efSearch=256", 256),
-    "hnsw32-c200-ef512": ("HNSW32,Flat", "efConstruction=200,efSearch=512", 512),
-    "hnsw48-c200-ef512": ("HNSW48,Flat", "efConstruction=200,efSearch=512", 512),
-    "ivf1024-pq64fs-np64": ("IVF1024,PQ64x4fs", "nprobe=64", 512),
-    "ivf1024-pq64fs-np128": ("IVF1024,PQ64x4fs", "nprobe=128", 512),
-    "pq64fs-r512": ("PQ64x4fs", "", 512),
+# name -> (faiss factory, build parameters, search parameters, candidates re-ranked exactly)
+DESIGNS: dict[str, tuple[str, str, str, int]] = {
+    "hnsw32-c80-ef128": ("HNSW32,Flat", "efConstruction=80", "efSearch=128", 128),
+    "hnsw32-c80-ef512": ("HNSW32,Flat", "efConstruction=80", "efSearch=512", 512),
+    "hnsw32-c200-ef128": ("HNSW32,Flat", "efConstruction=200", "efSearch=128", 128),
+    "hnsw32-c200-ef256": ("HNSW32,Flat", "efConstruction=200", "efSearch=256", 256),
+    "hnsw32-c200-ef512": ("HNSW32,Flat", "efConstruction=200", "efSearch=512", 512),
+    "hnsw48-c200-ef512": ("HNSW48,Flat", "efConstruction=200", "efSearch=512", 512),
+    "ivf1024-pq64fs-np64": ("IVF1024,PQ64x4fs", "", "nprobe=64", 512),
+    "ivf1024-pq64fs-np128": ("IVF1024,PQ64x4fs", "", "nprobe=128", 512),
+    "pq64fs-r512": ("PQ64x4fs", "", "", 512),
+    "pq64fs-r1024": ("PQ64x4fs", "", "", 1024),
+    "pq64fs-r2048": ("PQ64x4fs", "", "", 2048),
+    "pq32fs-r1024": ("PQ32x4fs", "", "", 1024),
 }
 
 
@@ -121,17 +127,31 @@ def bench_exact(size: int, gallery: np.ndarray, probes: np.ndarray) -> tuple[Row
     return row, truth
 
 
-def bench_design(
-    name: str, size: int, gallery: np.ndarray, probes: np.ndarray, truth: list[int]
-) -> Row:
-    """Build one in-process design and time candidates + exact re-ranking per probe."""
-    factory, params, candidates = DESIGNS[name]
-    settings = AnnSettings(factory=factory, params=params, candidates=candidates)
-    index = AnnIndex(gallery.shape[1], settings)
-    ids = np.arange(size, dtype=np.int64)
+def build(factory: str, params: str, gallery: np.ndarray) -> tuple[AnnIndex, float]:
+    """Return an index over the gallery (ids = row numbers) and its build time in seconds."""
+    index = AnnIndex(gallery.shape[1], AnnSettings(factory=factory, params=params))
     start = time.perf_counter()
-    index.build(ids, gallery)
-    build_s = time.perf_counter() - start
+    index.build(np.arange(len(gallery), dtype=np.int64), gallery)
+    return index, time.perf_counter() - start
+
+
+def bench_design(
+    name: str,
+    size: int,
+    gallery: np.ndarray,
+    probes: np.ndarray,
+    truth: list[int],
+    built: dict[tuple[str, str], tuple[AnnIndex, float]],
+) -> Row:
+    """Time one in-process design (candidates + exact re-ranking) per probe.
+
+    Designs that differ only in search parameters share one build (`built`).
+    """
+    factory, build_params, params, candidates = DESIGNS[name]
+    if (factory, build_params) not in built:
+        built[factory, build_params] = build(factory, build_params, gallery)
+    index, build_s = built[factory, build_params]
+    index.tune(params)
 
     def search(probe: np.ndarray) -> int:
         found = index.candidates(probe, candidates)
@@ -140,6 +160,36 @@ def bench_design(
 
     answers, ms = timed(search, probes)
     recall = float(np.mean(np.array(answers) == np.array(truth)))
+    split = recall_split(answers, truth)
+    enroll_ms, delete_ms = churn(index, size, gallery) if name == last_of(factory) else (0, 0)
+    row = latency(size, f"faiss-{name}", ms, recall)
+    row.build_s, row.enroll_ms, row.delete_ms = build_s, enroll_ms, delete_ms
+    row.memory_mb = index.memory_bytes() / 2**20
+    row.notes = {"factory": factory, "params": f"{build_params} {params}".strip()}
+    row.notes.update(candidates=candidates, **split)
+    return row
+
+
+ENROLLED = {"count": 0}  # probes [0, count) have their mate enrolled (set in main)
+
+
+def recall_split(answers: list[int], truth: list[int]) -> dict[str, float]:
+    """Return recall@1 over the probes with an enrolled mate and over the unknown visitors."""
+    hit = np.array(answers) == np.array(truth)
+    n = ENROLLED["count"]
+    return {
+        "recall_enrolled": float(hit[:n].mean()) if n else float("nan"),
+        "recall_unknown": float(hit[n:].mean()) if n < len(hit) else float("nan"),
+    }
+
+
+def last_of(factory: str) -> str:
+    """Return the last design of a factory: the one that measures enroll and delete."""
+    return [name for name, design in DESIGNS.items() if design[0] == factory][-1]
+
+
+def churn(index: AnnIndex, size: int, gallery: np.ndarray) -> tuple[float, float]:
+    """Return ms per one-vector add and per removal, measured on a built index (changes it)."""
     extra = distractors(gallery[:1000], 50, seed=99)
     start = time.perf_counter()
     for i, v in enumerate(extra):
@@ -147,17 +197,14 @@ def bench_design(
     enroll_ms = (time.perf_counter() - start) * 1000 / len(extra)
     start = time.perf_counter()
     for i in range(50):
-        index.remove([i])
-    delete_ms = (time.perf_counter() - start) * 1000 / 50
-    row = latency(size, f"faiss-{name}", ms, recall)
-    row.build_s, row.enroll_ms, row.delete_ms = build_s, enroll_ms, delete_ms
-    row.memory_mb = index.memory_bytes() / 2**20
-    row.notes = {"factory": factory, "params": params, "candidates": candidates}
-    return row
+        index.remove([size + i])
+    return enroll_ms, (time.perf_counter() - start) * 1000 / 50
 
 
-def bench_pgvector(size: int, gallery: np.ndarray, probes: np.ndarray, truth: list[int]) -> Row:
-    """Load the gallery into a real PostgreSQL + pgvector (HNSW index) and time search()."""
+def bench_pgvector(
+    size: int, gallery: np.ndarray, probes: np.ndarray, truth: list[int], efs: list[int]
+) -> list[Row]:
+    """Load the gallery into a real PostgreSQL + pgvector (HNSW index); time search() per ef."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from pg_server import LocalPostgres
 
@@ -206,8 +253,12 @@ def bench_pgvector(size: int, gallery: np.ndarray, probes: np.ndarray, truth: li
             )
             build_s = time.perf_counter() - start
             conn.execute("VACUUM ANALYZE embeddings")
-            answers, ms = timed(lambda p: int(pg.search("b", p, 1)[0].name[1:]), probes)
-            recall = float(np.mean(np.array(answers) == np.array(truth)))
+            timings = []
+            for ef in efs:  # the session's hnsw.ef_search serves every k <= settings.ef_search
+                conn.execute(f"SET hnsw.ef_search = {int(ef)}")
+                answers, ms = timed(lambda p: int(pg.search("b", p, 1)[0].name[1:]), probes)
+                recall = float(np.mean(np.array(answers) == np.array(truth)))
+                timings.append((ef, ms, recall, recall_split(answers, truth)))
             extra = distractors(gallery[:1000], 20, seed=98)
             start = time.perf_counter()
             for i, v in enumerate(extra):
@@ -221,17 +272,21 @@ def bench_pgvector(size: int, gallery: np.ndarray, probes: np.ndarray, truth: li
                 "SELECT pg_relation_size(%s), pg_total_relation_size('embeddings')",
                 (index_name("b"),),
             ).fetchone()
-        row = latency(size, "pgvector-hnsw", ms, recall)
-        row.build_s, row.enroll_ms, row.delete_ms = build_s, enroll_ms, delete_ms
-        row.memory_mb = mem[0] / 2**20
-        row.notes = {
-            "load_s": round(load_s, 1),
-            "table_mb": round(mem[1] / 2**20, 1),
-            "m": pg.settings.hnsw_m,
-            "ef_construction": pg.settings.hnsw_ef_construction,
-            "ef_search": pg.settings.ef_search,
-        }
-        return row
+        rows = []
+        for ef, ms, recall, split in timings:
+            row = latency(size, f"pgvector-hnsw-ef{ef}", ms, recall)
+            row.build_s, row.enroll_ms, row.delete_ms = build_s, enroll_ms, delete_ms
+            row.memory_mb = mem[0] / 2**20
+            row.notes = {
+                "load_s": round(load_s, 1),
+                "table_mb": round(mem[1] / 2**20, 1),
+                "m": pg.settings.hnsw_m,
+                "ef_construction": pg.settings.hnsw_ef_construction,
+                "ef_search": ef,
+                **split,
+            }
+            rows.append(row)
+        return rows
     finally:
         server.stop()
 
@@ -267,22 +322,29 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--probes", type=int, default=400, help="Real LFW probes per size.")
     parser.add_argument("--people", type=int, default=800, help="LFW people to embed / load.")
+    parser.add_argument("--enrolled", type=float, default=0.5, help="Share of people enrolled.")
     parser.add_argument("--designs", default=",".join(DESIGNS))
     parser.add_argument("--pgvector-max", type=int, default=100_000, help="Largest pgvector size.")
+    parser.add_argument("--pg-ef", type=int, nargs="+", default=[100, 400], help="ef_search.")
     parser.add_argument("--out", type=Path, default=RESULTS / "gallery_scale.json")
     parser.add_argument("--json", action="store_true", help="Print one JSON line per row.")
     args = parser.parse_args()
     data = load_or_embed(args.people)
-    mates, probes = data["mates"], data["probes"][: args.probes]
+    probes = data["probes"][: args.probes]
+    ENROLLED["count"] = round(args.enrolled * len(probes))
+    mates = data["mates"][: ENROLLED["count"]]
     real = np.concatenate([data["mates"], data["probes"]])
     designs = [d for d in args.designs.split(",") if d and d != "exact"]
     rows: list[Row] = []
     for size in args.sizes:
         gallery = np.concatenate([mates, distractors(real, size - len(mates), seed=size)])
         exact_row, truth = bench_exact(size, gallery, probes)
-        found = [exact_row] + [bench_design(n, size, gallery, probes, truth) for n in designs]
+        built: dict[tuple[str, str], tuple[AnnIndex, float]] = {}
+        found = [exact_row]
+        for name in designs:
+            found.append(bench_design(name, size, gallery, probes, truth, built))
         if size <= args.pgvector_max:
-            found.append(bench_pgvector(size, gallery, probes, truth))
+            found.extend(bench_pgvector(size, gallery, probes, truth, args.pg_ef))
         rows.extend(found)
         for row in found:
             if args.json:
@@ -292,6 +354,8 @@ def main() -> None:
                     f"{row.ids:>9,} {row.backend:<26} p50 {row.p50_ms:7.2f} p99 {row.p99_ms:7.2f}"
                     f" (cpu {row.cpu_p50_ms:6.2f} / {row.cpu_p99_ms:6.2f}) ms"
                     f"  recall@1 {100 * row.recall_at_1:6.2f} %"
+                    f" (known {100 * row.notes.get('recall_enrolled', 1):6.2f}"
+                    f" unknown {100 * row.notes.get('recall_unknown', 1):6.2f})"
                     f"  build {row.build_s:7.1f} s  mem {row.memory_mb:7.1f} MiB"
                     f"  enroll {row.enroll_ms:6.2f} ms  delete {row.delete_ms:7.2f} ms",
                     flush=True,
@@ -300,6 +364,7 @@ def main() -> None:
     report = {
         "lfw_people": len(data["names"]),
         "probes": len(probes),
+        "probes_enrolled": ENROLLED["count"],
         "peak_rss_mb": round(rss_mb(), 1),
         "cpus": os.cpu_count(),
         "rows": [asdict(r) for r in rows],

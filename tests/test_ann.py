@@ -77,20 +77,31 @@ def decision(neighbours: list, threshold: float = 0.6) -> str | None:
     return neighbours[0].name if neighbours and neighbours[0].distance <= threshold else None
 
 
-def test_index_finds_what_exact_search_finds_on_lfw_vectors(tmp_path: Path, lfw_pairs) -> None:
+@pytest.mark.parametrize(
+    "settings",
+    [
+        AnnSettings(min_vectors=0, candidates=64),  # the default design, few candidates
+        AnnSettings(min_vectors=0, factory="HNSW16,Flat", params="efSearch=64", candidates=16),
+    ],
+    ids=["pq-scan", "hnsw"],
+)
+def test_index_finds_what_exact_search_finds_on_lfw_vectors(
+    tmp_path: Path, lfw_pairs, settings: AnnSettings
+) -> None:
     names, mates, probes = lfw_pairs
     db = tmp_path / "g.db"
     enroll_site(db, names, mates)
-    settings = AnnSettings(min_vectors=0, factory="HNSW16,Flat", params="efSearch=64")
     with IndexedGallery(SQLiteGallery(db), settings) as gallery:
         everyone = gallery.embeddings(MODEL)
         queries = np.concatenate([probes, face_like(mates, 40, seed=7)])
+        top5_found = 0
         for probe in queries:
             found = gallery.search(MODEL, probe, 5)
             exact = exact_search(everyone, probe, 5)
-            assert [n.name for n in found] == [n.name for n in exact]
-            assert np.allclose([n.distance for n in found], [n.distance for n in exact])
-            assert decision(found) == decision(exact)
+            assert (found[0].name, decision(found)) == (exact[0].name, decision(exact))
+            assert np.isclose(found[0].distance, exact[0].distance)  # re-ranked exactly
+            top5_found += len({n.name for n in found} & {n.name for n in exact})
+        assert top5_found >= 0.97 * 5 * len(queries)
         assert gallery.rebuilds == 1
         found_mates = [decision(gallery.search(MODEL, p, 1)) for p in probes]
         hits = sum(f == n for f, n in zip(found_mates, names, strict=True))
@@ -105,7 +116,7 @@ def _random_unit(count: int, seed: int) -> np.ndarray:
 def test_index_follows_enrollment_removal_and_other_writers(tmp_path: Path) -> None:
     db = tmp_path / "g.db"
     vectors = _random_unit(400, seed=1)
-    settings = AnnSettings(min_vectors=100, rebuild_fraction=0.25)
+    settings = AnnSettings(min_vectors=100, rebuild_fraction=0.25, candidates=8)
     with SQLiteGallery(db) as plain:
         for i, v in enumerate(vectors[:300]):
             plain.add_person(f"p{i}", [record(v)], consent="x")
@@ -138,7 +149,7 @@ def test_removed_person_is_never_proposed_even_by_a_stale_index(tmp_path: Path) 
     with SQLiteGallery(db) as plain:
         for i, v in enumerate(vectors):
             plain.add_person(f"p{i}", [record(v)], consent="x")
-    with IndexedGallery(SQLiteGallery(db), AnnSettings(min_vectors=10)) as gallery:
+    with IndexedGallery(SQLiteGallery(db), AnnSettings(min_vectors=10, candidates=8)) as gallery:
         assert gallery.search(MODEL, vectors[0], 1)[0].name == "p0"
         raw = sqlite3.connect(db)  # a writer that bypasses facegate entirely
         raw.execute("PRAGMA foreign_keys=ON")

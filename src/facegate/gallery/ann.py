@@ -59,6 +59,12 @@ class AnnIndex:
         self._ids = np.asarray(ids, dtype=np.int64).copy()
         self._dead = set()
 
+    def tune(self, params: str) -> None:
+        """Apply search-time faiss parameters (e.g. 'efSearch=256', 'nprobe=64') to the index."""
+        if self._index is None:
+            raise RuntimeError("build the index before tuning it")
+        _set_params(self._index, params)
+
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add vectors under new ids (the index must be built)."""
         if self._index is None:
