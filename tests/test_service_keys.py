@@ -10,11 +10,31 @@ from pathlib import Path
 
 import pytest
 
-from facegate.service.keys import KeyStore, hash_token
+from facegate.service.keys import hash_token
+from facegate.settings import Settings
+from facegate.stores import open_key_store
 
 
-def test_only_the_hash_is_stored_and_lookup_honours_revocation(tmp_path: Path) -> None:
-    with KeyStore(tmp_path / "k.db") as store:
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Return where an empty key store goes: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "k.db")
+    return request.getfixturevalue("postgres").database()
+
+
+def stored_hashes(target: str) -> list[tuple[str]]:
+    """Return the hash column of every stored key, read with the backend's own driver."""
+    if target.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(target) as conn:
+            return conn.execute("SELECT hash FROM api_keys").fetchall()
+    return sqlite3.connect(target).execute("SELECT hash FROM api_keys").fetchall()
+
+
+def test_only_the_hash_is_stored_and_lookup_honours_revocation(target: str) -> None:
+    with open_key_store(target, Settings()) as store:
         key, token = store.create("front door", ["door", "read", "door"])
         assert key.scopes == ("door", "read") and token.startswith("fg_") and len(token) > 40
         found = store.lookup(token)
@@ -23,12 +43,11 @@ def test_only_the_hash_is_stored_and_lookup_honours_revocation(tmp_path: Path) -
         store.revoke(key.id)
         assert store.lookup(token) is None
         assert store.keys()[0].revoked_at is not None
-    stored = sqlite3.connect(tmp_path / "k.db").execute("SELECT hash FROM api_keys").fetchall()
-    assert stored == [(hash_token(token),)]
+    assert stored_hashes(target) == [(hash_token(token),)]
 
 
-def test_admin_holds_every_scope_and_bad_scopes_are_refused(tmp_path: Path) -> None:
-    with KeyStore(tmp_path / "k.db") as store:
+def test_admin_holds_every_scope_and_bad_scopes_are_refused(target: str) -> None:
+    with open_key_store(target, Settings()) as store:
         admin, _ = store.create("ops", ["admin"])
         assert all(admin.grants(s) for s in ("enroll", "door", "read"))
         with pytest.raises(ValueError, match="scopes"):

@@ -9,10 +9,12 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import platformdirs
 
+from facegate import stores
 from facegate.access import DoorPolicy, operating_point
 from facegate.access_event import AccessEvent, now_iso
 from facegate.decide.match import (
@@ -34,6 +36,9 @@ from facegate.monitor.events import EventLog
 from facegate.settings import MediaSettings, Settings, VisionSettings, load_settings
 from facegate.vision import FaceEncoding, FacePipeline
 from facegate.vision.detect import FacePolicy
+
+if TYPE_CHECKING:
+    from facegate.gallery.postgres import PostgresGallery
 
 ImageSource = str | Path | bytes | np.ndarray
 
@@ -94,10 +99,12 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("facegate")) / "gallery.db"
 
 
-def open_gallery(db: str | Path | None = None, settings: Settings | None = None) -> SQLiteGallery:
-    """Return the SQLite gallery at db, else settings.db (FACEGATE_DB), else the default path."""
+def open_gallery(
+    db: str | Path | None = None, settings: Settings | None = None
+) -> SQLiteGallery | PostgresGallery:
+    """Return the gallery at db (a SQLite file or a URL), else settings.db, else the default."""
     settings = settings or load_settings()
-    return SQLiteGallery(db or settings.db or default_db_path())
+    return stores.open_gallery(db or settings.db or default_db_path(), settings)
 
 
 @lru_cache(maxsize=4)

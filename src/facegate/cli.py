@@ -29,7 +29,9 @@ from facegate.cli_common import (
 )
 from facegate.cli_doors import doors_app, people_set
 from facegate.cli_models import models_app
+from facegate.db_url import is_postgres_url
 from facegate.settings import Settings
+from facegate.stores import access_store_of, event_log_of, open_event_log, open_key_store
 
 if TYPE_CHECKING:
     from facegate.watch import AlarmRun
@@ -74,9 +76,7 @@ def enroll(
 
     def body() -> int:
         settings = _settings(config, embedder)
-        from facegate.gallery.access import SQLiteAccessStore
-
-        with api.open_gallery(db, settings) as gallery, SQLiteAccessStore(gallery.path) as store:
+        with api.open_gallery(db, settings) as gallery, access_store_of(gallery, settings) as store:
             person = api.enroll(
                 gallery, name, images, consent, add, settings, groups=group or (), store=store
             )
@@ -124,11 +124,13 @@ def people_remove(
     config: ConfigOpt = None,
 ) -> None:
     """Remove a person and every trace of them (embeddings, consent, groups, name in events)."""
-    from facegate.monitor.events import EventLog
 
     def body() -> int:
         settings = _settings(config)
-        with api.open_gallery(db, settings) as gallery, EventLog(events or gallery.path) as log:
+        with (
+            api.open_gallery(db, settings) as gallery,
+            open_event_log(events, settings) if events else event_log_of(gallery, settings) as log,
+        ):
             person = api.remove_person(gallery, name, log)
         if as_json:
             _emit({"removed": person.as_dict()})
@@ -150,12 +152,10 @@ DoorOpt = Annotated[
 
 
 def _door_check(
-    as_json: bool, settings: Settings, db: Path | None, door: str, image: Path, claim: str | None
+    as_json: bool, settings: Settings, db: str | None, door: str, image: Path, claim: str | None
 ) -> int:
     """Run one door check (verify when a claim is given, else identify) and print it."""
-    from facegate.gallery.access import SQLiteAccessStore
-
-    with api.open_gallery(db, settings) as gallery, SQLiteAccessStore(gallery.path) as store:
+    with api.open_gallery(db, settings) as gallery, access_store_of(gallery, settings) as store:
         if claim is None:
             check = api.check_identify(gallery, store, door, image, settings)
         else:
@@ -531,7 +531,7 @@ EventsOpt = Annotated[
 ]
 
 
-def _events_path(events: Path | None, db: Path | None, settings: Settings) -> Path:
+def _events_path(events: Path | None, db: str | None, settings: Settings) -> str | Path:
     """Return the event log file: --events, else the gallery's file (--db, settings, default)."""
     return events or db or settings.db or api.default_db_path()
 
@@ -559,7 +559,6 @@ def report(
 
     from facegate.access_event import to_utc
     from facegate.monitor.dashboard import render_dashboard
-    from facegate.monitor.events import EventLog
 
     def body() -> int:
         settings = _settings(config)
@@ -571,7 +570,7 @@ def report(
             view = settings.dashboard.model_copy(update={"range_hours": hours})
             settings = settings.model_copy(update={"dashboard": view})
         path = _events_path(events, db, settings)
-        with EventLog(path) as log:
+        with open_event_log(path, settings) as log:
             policies = _door_policies(db, settings)
             page = render_dashboard(log, settings, now=end, door=door, policies=policies)
         out.write_text(page, encoding="utf-8")
@@ -584,16 +583,14 @@ def report(
     _run(as_json, body)
 
 
-def _door_policies(db: Path | None, settings: Settings) -> list[dict[str, object]]:
-    """Return each configured door's rules and operating point (none without a gallery file)."""
-    from facegate.gallery.access import SQLiteAccessStore
-
+def _door_policies(db: str | None, settings: Settings) -> list[dict[str, object]]:
+    """Return each configured door's rules and operating point (none without a gallery)."""
     gallery_path = db or settings.db or api.default_db_path()
-    if not Path(gallery_path).is_file():
+    if not is_postgres_url(gallery_path) and not Path(gallery_path).is_file():
         return []
     with (
         api.open_gallery(gallery_path, settings) as gallery,
-        SQLiteAccessStore(gallery.path) as store,
+        access_store_of(gallery, settings) as store,
     ):
         return [api.describe_door(gallery, store, r, settings) for r in store.doors()]
 
@@ -695,32 +692,50 @@ def serve(
     ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes (default: settings scale.workers); use with"
+            " a postgresql:// --db to scale out.",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API (FastAPI under uvicorn); OpenAPI docs at /docs."""
+    import os
+
     import uvicorn
 
     from facegate.service import create_app
-    from facegate.vision.models import warm_up
+    from facegate.service.factory import FACTORY, warm
 
     def body() -> int:
         settings = _settings(config)
-        service = create_app(settings, db)
-        warm_up(
-            cnn="cnn" in settings.vision.fallback_detectors or settings.vision.detector == "cnn",
-            native_encoder=settings.vision.embedder_engine == "dlib",
-        )
-        uvicorn.run(
-            service,
-            host=host or settings.service.host,
-            port=settings.service.port if port is None else port,
-            log_level="info",
-        )
+        count = workers or settings.scale.workers
+        where = {
+            "host": host or settings.service.host,
+            "port": settings.service.port if port is None else port,
+            "log_level": "info",
+            "timeout_graceful_shutdown": settings.scale.shutdown_grace_s,
+        }
+        if count == 1:
+            service = create_app(settings, db)
+            warm(settings)
+            uvicorn.run(service, **where)
+            return EXIT_OK
+        with api.open_gallery(db, settings):  # fail here, once, on a bad database
+            pass
+        os.environ.update({"FACEGATE_DB": str(db or settings.db or api.default_db_path())})
+        if config is not None:
+            os.environ["FACEGATE_CONFIG"] = str(config)
+        uvicorn.run(FACTORY, factory=True, workers=count, **where)
         return EXIT_OK
 
     _run(False, body)
 
 
-def _key_store_path(db: Path | None, config: Path | None) -> Path:
+def _key_store_path(db: str | None, config: Path | None) -> str | Path:
     """Return the key store file: settings service.keys, else the gallery's file."""
     from facegate.service.app import service_paths
 
@@ -739,10 +754,9 @@ def keys_create(
     config: ConfigOpt = None,
 ) -> None:
     """Create an API key and print its token (shown only this once; only its hash is stored)."""
-    from facegate.service.keys import KeyStore
 
     def body() -> int:
-        with KeyStore(_key_store_path(db, config)) as store:
+        with open_key_store(_key_store_path(db, config), _settings(config)) as store:
             key, token = store.create(name, scope)
         if as_json:
             _emit({"key": key.as_dict(), "token": token})
@@ -757,10 +771,9 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None) -> None:
     """List API keys (never their tokens)."""
-    from facegate.service.keys import KeyStore
 
     def body() -> int:
-        with KeyStore(_key_store_path(db, config)) as store:
+        with open_key_store(_key_store_path(db, config), _settings(config)) as store:
             keys = store.keys()
         if as_json:
             for key in keys:
@@ -783,10 +796,9 @@ def keys_revoke(
     config: ConfigOpt = None,
 ) -> None:
     """Revoke an API key: it stops working at once."""
-    from facegate.service.keys import KeyStore
 
     def body() -> int:
-        with KeyStore(_key_store_path(db, config)) as store:
+        with open_key_store(_key_store_path(db, config), _settings(config)) as store:
             key = store.revoke(key_id)
         if as_json:
             _emit({"revoked": key.as_dict()})
@@ -979,3 +991,8 @@ def collect(
 def main() -> None:
     """Run the facegate command line."""
     app()
+
+
+from facegate.db_cli import db_app  # noqa: E402 - it builds on this module's helpers
+
+app.add_typer(db_app, name="db")

@@ -20,8 +20,12 @@ console = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object per result.")]
 DbOpt = Annotated[
-    Path | None,
-    typer.Option("--db", envvar="FACEGATE_DB", help="Gallery database (default: user data dir)."),
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="FACEGATE_DB",
+        help="Gallery database: a SQLite file or a postgresql:// URL (default: user data dir).",
+    ),
 ]
 ConfigOpt = Annotated[
     Path | None,

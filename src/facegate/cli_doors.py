@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,8 +26,10 @@ from facegate.decide.rules import (
     group_name,
 )
 from facegate.errors import UnknownDoorError
-from facegate.gallery.access import SQLiteAccessStore
+from facegate.gallery.access import AccessStore
+from facegate.gallery.types import Gallery
 from facegate.settings import Settings
+from facegate.stores import access_store_of
 
 doors_app = typer.Typer(
     help="Doors: who may enter (groups, weekly windows), security level, mode, liveness.",
@@ -94,10 +95,10 @@ def _print_door(info: dict[str, object]) -> None:
     )
 
 
-def _stores(db: Path | None, settings: Settings) -> tuple[api.SQLiteGallery, SQLiteAccessStore]:
-    """Return the gallery and the access store in its file."""
+def _stores(db: str | None, settings: Settings) -> tuple[Gallery, AccessStore]:
+    """Return the gallery and the access store beside it."""
     gallery = api.open_gallery(db, settings)
-    return gallery, SQLiteAccessStore(gallery.path)
+    return gallery, access_store_of(gallery, settings)
 
 
 @doors_app.command("add")

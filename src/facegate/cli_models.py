@@ -53,8 +53,8 @@ def models_fit_table(
     ] = None,
 ) -> None:
     """Fit a model's 1:N impostor table (MODEL.impostor.json beside it) on distinct people."""
-    from facegate.decide.threshold import fit_impostor_tail, tail_path
     from facegate.cli import EXIT_OK, _emit, _run, _settings
+    from facegate.decide.threshold import fit_impostor_tail, tail_path
     from facegate.evaluate.impostors import first_image_vectors
 
     def body() -> int:

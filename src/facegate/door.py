@@ -15,9 +15,9 @@ from facegate.actions import build_dispatcher
 from facegate.actions.outputs import Dispatcher
 from facegate.api import open_gallery
 from facegate.demo import enroll_scene_people
-from facegate.gallery.access import SQLiteAccessStore
 from facegate.monitor.events import EventLog
 from facegate.settings import Settings
+from facegate.stores import access_store_of, event_log_of, open_event_log
 from facegate.stream.loop import AccessLoop, LoopStats
 from facegate.stream.sources import FrameSource, open_source
 
@@ -87,7 +87,7 @@ def run_loop(source: FrameSource, loop: AccessLoop, max_seconds: float | None = 
 def run_door(
     settings: Settings,
     source: str | None,
-    db: Path | None,
+    db: str | None,
     events: Path | None,
     outputs: tuple[Sequence[str], str | None, str | None],
     show: Callable[[AccessEvent], None],
@@ -108,7 +108,12 @@ def run_door(
         with open_gallery(gallery_path, settings) as gallery:
             if source is None and not gallery.people():
                 enroll_scene_people(gallery, Path(tmp), settings)
-            with EventLog(events or gallery.path) as log, SQLiteAccessStore(gallery.path) as rules:
+            with (
+                open_event_log(events, settings)
+                if events
+                else event_log_of(gallery, settings) as log,
+                access_store_of(gallery, settings) as rules,
+            ):
                 sink = EventSink(log, dispatcher, settings.loop.attempt_window_seconds, show)
                 try:
                     frames = open_source(source, settings.source, realtime=realtime)

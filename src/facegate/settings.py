@@ -549,6 +549,76 @@ class DoorsSettings(_Section):
         return value
 
 
+class PostgresSettings(_Section):
+    """The PostgreSQL + pgvector backend (a `postgresql://` URL as --db or FACEGATE_DB)."""
+
+    hnsw_m: int = Field(
+        16, ge=2, le=100, description="pgvector HNSW index: links per node (m) per model index."
+    )
+    hnsw_ef_construction: int = Field(
+        64, ge=4, le=1000, description="pgvector HNSW index: candidate list size while building."
+    )
+    ef_search: int = Field(
+        100,
+        ge=1,
+        le=1000,
+        description="pgvector HNSW: candidate list size per search (raised to k when k is larger).",
+    )
+    busy_timeout_s: float = Field(
+        15.0, gt=0, description="Longest wait for a row or table lock before a write fails."
+    )
+    connect_timeout_s: int = Field(10, ge=1, description="Longest wait to connect to the server.")
+
+
+class AnnSettings(_Section):
+    """The approximate nearest-neighbour index beside a SQLite gallery (faiss).
+
+    The default, a 4-bit product-quantiser scan whose best `candidates` are re-ranked exactly,
+    measured recall@1 100 % of exact search at 1M identities (bench/gallery_scale.py).
+    """
+
+    min_vectors: int = Field(
+        50_000,
+        ge=0,
+        description="Below this many vectors of a model, search scans them exactly in numpy.",
+    )
+    factory: str = Field(
+        "PQ64x4fs",
+        min_length=1,
+        description="faiss index_factory string of the index (e.g. 'PQ64x4fs', 'HNSW32,Flat').",
+    )
+    params: str = Field(
+        "",
+        description="faiss parameters, 'name=value,...': efConstruction (HNSW, before adding), "
+        "then anything faiss.ParameterSpace takes (efSearch, nprobe).",
+    )
+    candidates: int = Field(
+        512, ge=1, le=10_000, description="Candidates the index proposes, re-ranked exactly."
+    )
+    rebuild_fraction: float = Field(
+        0.2, gt=0, le=1, description="Rebuild the index once this share of its entries is dead."
+    )
+    threads: int = Field(1, ge=1, le=64, description="faiss threads per search or build.")
+
+
+class ScaleSettings(_Section):
+    """`facegate serve` across processes: workers and graceful shutdown."""
+
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Worker processes of `facegate serve` (each loads the face models once); "
+        "more than one needs a PostgreSQL database or accepts SQLite's one-writer-at-a-time.",
+    )
+    shutdown_grace_s: float = Field(
+        30.0,
+        gt=0,
+        description="On SIGTERM/Ctrl-C, how long in-flight requests may run to completion "
+        "(their events are logged) before the server stops anyway.",
+    )
+
+
 class Settings(_Section):
     """All of facegate's settings."""
 
@@ -567,7 +637,14 @@ class Settings(_Section):
     alarms: AlarmsSettings = AlarmsSettings()
     service: ServiceSettings = ServiceSettings()
     doors: DoorsSettings = DoorsSettings()
-    db: Path | None = Field(None, description="Gallery database path (default: user data dir).")
+    postgres: PostgresSettings = PostgresSettings()
+    ann: AnnSettings = AnnSettings()
+    scale: ScaleSettings = ScaleSettings()
+    db: str | None = Field(
+        None,
+        description="Gallery database: a SQLite file path or a postgresql:// URL "
+        "(default: a SQLite file in the user data dir).",
+    )
 
 
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:

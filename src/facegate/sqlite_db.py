@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Self
 
+from facegate.db_url import is_postgres_url, redact
+
 BUSY_TIMEOUT_MS = 15_000
 
 ErrorFactory = Callable[[str], Exception]
@@ -84,6 +86,8 @@ class SQLiteStore:
     ERROR: type[Exception]
 
     def __init__(self, path: str | Path) -> None:
+        if is_postgres_url(path):
+            raise self.ERROR(f"{self.WHAT} needs a SQLite file here, not {redact(str(path))}")
         self.path = Path(path)
         try:
             self._conn = connect(self.path)
@@ -109,6 +113,10 @@ class SQLiteStore:
             return self._conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise self.ERROR(f"cannot read {self.WHAT} {self.path}: {exc}") from exc
+
+    def _insert(self, conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> int:
+        """Run one INSERT and return the new row's id."""
+        return int(conn.execute(sql, params).lastrowid or 0)
 
     def close(self) -> None:
         """Close the database connection."""

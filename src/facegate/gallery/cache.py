@@ -7,8 +7,17 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from facegate.errors import GalleryUnavailableError
-from facegate.gallery.types import EmbeddingRecord, EmbeddingSet, Gallery, PersonSummary
+from facegate.gallery.exact import exact_search
+from facegate.gallery.types import (
+    EmbeddingRecord,
+    EmbeddingSet,
+    Gallery,
+    Neighbour,
+    PersonSummary,
+)
 
 
 class EmbeddingCache:
@@ -83,6 +92,10 @@ class CachedGallery:
         if name is None:
             return self.cache.embeddings(self.inner, model)
         return self.inner.embeddings(model, name)
+
+    def search(self, model: str, vector: np.ndarray, k: int) -> list[Neighbour]:
+        """Return the k cached vectors of the model nearest the probe (exact, in numpy)."""
+        return exact_search(self.cache.embeddings(self.inner, model), vector, k)
 
     def close(self) -> None:
         """Close the inner gallery (the cache is shared and stays open)."""

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
+from facegate.db_url import is_postgres_url, redact
 from facegate.errors import (
     GalleryUnavailableError,
     PersonExistsError,
     UnknownPersonError,
 )
+from facegate.gallery.exact import exact_search
 from facegate.gallery.names import person_name
-from facegate.gallery.types import EmbeddingRecord, EmbeddingSet, PersonSummary
+from facegate.gallery.types import EmbeddingRecord, EmbeddingSet, Neighbour, PersonSummary
 from facegate.sqlite_db import apply_schema, connect, transaction
 
 SCHEMA_VERSION = 1
@@ -76,10 +78,37 @@ def _is_read_only(path: Path) -> bool:
     return not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
 
 
+def _check_lengths(conn: sqlite3.Connection, records: Sequence[EmbeddingRecord]) -> None:
+    """Refuse non-finite vectors, and lengths that differ from the model's stored ones."""
+    lengths: dict[str, int] = {}
+    for r in records:
+        vector = np.asarray(r.vector, dtype=np.float32)
+        if not np.all(np.isfinite(vector)):
+            raise ValueError("vectors must be finite")
+        if lengths.setdefault(r.model, vector.size) != vector.size or vector.size == 0:
+            raise ValueError(f"every vector of model {r.model!r} must have the same length")
+    for model, size in lengths.items():
+        row = conn.execute(
+            "SELECT length(vector) FROM embeddings WHERE model = ? LIMIT 1", (model,)
+        ).fetchone()
+        if row is not None and row[0] != size * 4:
+            raise ValueError(f"model {model!r} stores {row[0] // 4}-value vectors, not {size}")
+
+
+def _ids_and_vectors(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """Return (ids, N x D float32 vectors) from (id, blob) rows."""
+    ids = np.array([row[0] for row in rows], dtype=np.int64)
+    if not rows:
+        return ids, np.zeros((0, 0), dtype=np.float32)
+    return ids, np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
+
+
 class SQLiteGallery:
     """People and their face embeddings in one SQLite file; safe across processes."""
 
     def __init__(self, path: str | Path, read_only: bool = False) -> None:
+        if is_postgres_url(path):
+            raise GalleryUnavailableError(f"not a SQLite file: {redact(str(path))}")
         self.path = Path(path)
         self.read_only = read_only or _is_read_only(self.path)
         try:
@@ -139,6 +168,7 @@ class SQLiteGallery:
             row = conn.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
             if row and not extend:
                 raise PersonExistsError(f"{name!r} is already enrolled (use --add to add images)")
+            _check_lengths(conn, records)
             if row:
                 person_id = row[0]
             else:
@@ -207,3 +237,45 @@ class SQLiteGallery:
         names = [row[0] for row in rows]
         matrix = np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
         return EmbeddingSet(names=names, vectors=matrix)
+
+    def search(self, model: str, vector: np.ndarray, k: int) -> list[Neighbour]:
+        """Return the k stored vectors of the model nearest the probe (exact, in numpy)."""
+        return exact_search(self.embeddings(model), vector, k)
+
+    def data_version(self) -> int:
+        """Return SQLite's data version: it changes when another connection commits."""
+        return int(self._read("PRAGMA data_version")[0][0])
+
+    def vector_stats(self, model: str) -> tuple[int, int]:
+        """Return how many vectors the model has and the highest embedding id (0 when none)."""
+        count, top = self._read(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM embeddings WHERE model = ?", (model,)
+        )[0]
+        return int(count), int(top)
+
+    def vector_ids(self, model: str) -> np.ndarray:
+        """Return the embedding ids of every vector of the model."""
+        rows = self._read("SELECT id FROM embeddings WHERE model = ?", (model,))
+        return np.array([row[0] for row in rows], dtype=np.int64)
+
+    def vectors_after(self, model: str, after_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return the ids and vectors (N x D) of the model's embeddings with id > after_id."""
+        rows = self._read(
+            "SELECT id, vector FROM embeddings WHERE model = ? AND id > ? ORDER BY id",
+            (model, after_id),
+        )
+        return _ids_and_vectors(rows)
+
+    def vectors_by_id(self, model: str, ids: Sequence[int]) -> tuple[list[str], np.ndarray]:
+        """Return the names and vectors of the ids that exist for the model, in id order."""
+        if not len(ids):
+            return [], np.zeros((0, 0), dtype=np.float32)
+        marks = ", ".join("?" * len(ids))
+        rows = self._read(
+            "SELECT p.name, e.vector FROM embeddings e JOIN people p ON p.id = e.person_id"
+            f" WHERE e.model = ? AND e.id IN ({marks}) ORDER BY e.id",
+            (model, *[int(i) for i in ids]),
+        )
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [r[0] for r in rows], np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])

@@ -58,8 +58,16 @@ class EmbeddingSet:
         return len(self.names)
 
 
+@dataclass(frozen=True)
+class Neighbour:
+    """One stored vector near a probe: whose it is and its Euclidean distance."""
+
+    name: str
+    distance: float
+
+
 class Gallery(Protocol):
-    """What every gallery backend offers (SQLite now; PostgreSQL + pgvector later)."""
+    """What every gallery backend offers (SQLite, PostgreSQL + pgvector)."""
 
     def add_person(
         self, name: str, records: Sequence[EmbeddingRecord], consent: str, extend: bool = False
@@ -81,6 +89,10 @@ class Gallery(Protocol):
 
     def embeddings(self, model: str, name: str | None = None) -> EmbeddingSet:
         """Return the stored vectors of one model, for everyone or one person."""
+        ...
+
+    def search(self, model: str, vector: np.ndarray, k: int) -> list[Neighbour]:
+        """Return the k stored vectors of the model nearest the probe, nearest first."""
         ...
 
     def close(self) -> None:

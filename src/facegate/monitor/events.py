@@ -160,11 +160,11 @@ class EventLog(SQLiteStore):
     def append(self, event: AccessEvent) -> int:
         """Store one event in its own transaction and return its id."""
         with self._write() as conn:
-            cursor = conn.execute(
+            return self._insert(
+                conn,
                 f"INSERT INTO access_events({COLUMNS}, ts) VALUES ({PLACEHOLDERS})",
                 _event_row(event),
             )
-            return int(cursor.lastrowid or 0)
 
     def append_many(self, events: Sequence[AccessEvent]) -> int:
         """Store events in one transaction (all or none) and return how many were stored."""

@@ -29,7 +29,7 @@ take `?api_key=`, which then shows up in URLs and logs).
 
 def service_paths(settings: Settings, db_path: str | Path | None) -> ServicePaths:
     """Return the gallery, event log and key files (the last two default to the gallery's)."""
-    gallery = Path(db_path or settings.db or api.default_db_path())
+    gallery = db_path or settings.db or api.default_db_path()
     return ServicePaths(
         gallery=gallery,
         events=settings.service.events or gallery,
@@ -44,7 +44,7 @@ def create_app(settings: Settings, db_path: str | Path | None = None) -> FastAPI
     model = api.get_pipeline(settings.vision).embedder.name
     metrics = ServiceMetrics(
         people=lambda: len(resources.gallery().people()),
-        vectors=lambda: len(resources.cache.embeddings(resources.gallery(), model)),
+        vectors=lambda: len(resources.cached_gallery().embeddings(model)),
     )
     app = FastAPI(title="facegate", version=__version__, description=DESCRIPTION)
     app.state.settings = settings

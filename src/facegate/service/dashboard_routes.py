@@ -1,9 +1,9 @@
 """Dashboard routes: GET /dashboard (the HTML page) and GET /v1/drift (the drift report).
 
 The app that mounts this router provides `app.state.settings` (Settings),
-`app.state.event_log_path` (the event log's SQLite file), `app.state.resources` (door
-rules; optional), and puts its own authentication in
-front (e.g. `app.include_router(router, dependencies=[...])`).
+`app.state.event_log_path` (the event log's SQLite file or PostgreSQL URL),
+`app.state.resources` (door rules; optional), and puts its own authentication in front (e.g.
+`app.include_router(router, dependencies=[...])`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from facegate import api
 from facegate.monitor.dashboard import render_dashboard
 from facegate.monitor.drift import drift_report
-from facegate.monitor.events import EventLog
+from facegate.stores import open_event_log
 
 router = APIRouter(tags=["dashboard"])
 
@@ -36,7 +36,7 @@ def dashboard(request: Request, door: str | None = DoorQuery) -> HTMLResponse:
             api.describe_door(resources.gallery(), store, rules, state.settings)
             for rules in store.doors()
         ]
-    with EventLog(state.event_log_path) as log:
+    with open_event_log(state.event_log_path, state.settings) as log:
         page = render_dashboard(log, state.settings, door=door, policies=policies)
     return HTMLResponse(page)
 
@@ -45,6 +45,6 @@ def dashboard(request: Request, door: str | None = DoorQuery) -> HTMLResponse:
 def drift(request: Request, door: str | None = DoorQuery) -> dict[str, Any]:
     """Return the drift report: each feature's PSI, KS and flag, recent vs reference window."""
     state = request.app.state
-    with EventLog(state.event_log_path) as log:
+    with open_event_log(state.event_log_path, state.settings) as log:
         report = drift_report(log, state.settings.drift, datetime.now(UTC), door)
     return report.as_dict()

@@ -104,11 +104,12 @@ class KeyStore(SQLiteStore):
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._write() as conn:
-            key_id = conn.execute(
+            key_id = self._insert(
+                conn,
                 "INSERT INTO api_keys(name, hash, scopes, created_at) VALUES (?, ?, ?, ?)",
                 (name, hash_token(token), " ".join(chosen), now),
-            ).lastrowid
-        return ApiKey(int(key_id or 0), name, chosen, now, None), token
+            )
+        return ApiKey(key_id, name, chosen, now, None), token
 
     def keys(self) -> list[ApiKey]:
         """Return every key, revoked ones included, oldest first."""

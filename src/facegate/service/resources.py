@@ -12,13 +12,15 @@ from facegate.access_event import now_iso
 from facegate.actions import build_dispatcher
 from facegate.actions.build import build_alarm_dispatcher
 from facegate.actions.outbox import Outbox
-from facegate.gallery import SQLiteGallery
-from facegate.gallery.access import SQLiteAccessStore
+from facegate.db_url import is_postgres_url
+from facegate.gallery.access import AccessStore
 from facegate.gallery.cache import CachedGallery, EmbeddingCache
+from facegate.gallery.types import Gallery
 from facegate.monitor.events import EventLog
 from facegate.service.keys import ApiKey, KeyStore
 from facegate.service.rate_limit import FailureLimiter
 from facegate.settings import Settings
+from facegate.stores import open_access_store, open_event_log, open_gallery, open_key_store
 from facegate.vision.pipeline import is_thread_safe
 
 log = logging.getLogger(__name__)
@@ -26,11 +28,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ServicePaths:
-    """The SQLite files the service uses (they may all be one file)."""
+    """The SQLite files or PostgreSQL URLs the service uses (they may all be one)."""
 
-    gallery: Path
-    events: Path
-    keys: Path
+    gallery: str | Path
+    events: str | Path
+    keys: str | Path
 
 
 class Resources:
@@ -53,17 +55,18 @@ class Resources:
         self.gallery()  # create the schemas now, so a bad path fails at start-up
         self.events()
         self.keys()
-        self.cache = EmbeddingCache(paths.gallery)
+        postgres = is_postgres_url(paths.gallery)
+        self.cache = None if postgres else EmbeddingCache(paths.gallery)
         self.policy_store()
         doors = settings.doors
         self.limiter = FailureLimiter(doors.rate_limit_failures, doors.rate_limit_window_seconds)
         self.outbox = Outbox(build_dispatcher(settings.actions))
         self.alarms = Outbox(build_alarm_dispatcher(settings.alarms, settings.actions))
 
-    def policy_store(self) -> SQLiteAccessStore:
+    def policy_store(self) -> AccessStore:
         """Return this thread's connection to the door rules and people's access records."""
         if not hasattr(self._local, "access"):
-            self._local.access = SQLiteAccessStore(self.paths.gallery)
+            self._local.access = open_access_store(self.paths.gallery, self.settings)
         return self._local.access
 
     def alarm(self, door: str, key: ApiKey, over: list[str]) -> None:
@@ -82,24 +85,29 @@ class Resources:
             }
         )
 
-    def gallery(self) -> SQLiteGallery:
+    def gallery(self) -> Gallery:
         """Return this thread's gallery connection."""
         if not hasattr(self._local, "gallery"):
-            self._local.gallery = SQLiteGallery(self.paths.gallery)
+            self._local.gallery = open_gallery(self.paths.gallery, self.settings)
         return self._local.gallery
 
-    def cached_gallery(self) -> CachedGallery:
-        """Return this thread's gallery with everyone's vectors served from the shared cache."""
+    def cached_gallery(self) -> Gallery:
+        """Return this thread's gallery, everyone's SQLite vectors served from the shared cache.
+
+        A PostgreSQL gallery is returned as it is: it searches in the database.
+        """
+        if self.cache is None:
+            return self.gallery()
         return CachedGallery(self.gallery(), self.cache)
 
     def events(self) -> EventLog:
         """Return this thread's event log connection."""
         if not hasattr(self._local, "events"):
-            self._local.events = EventLog(self.paths.events)
+            self._local.events = open_event_log(self.paths.events, self.settings)
         return self._local.events
 
     def keys(self) -> KeyStore:
         """Return this thread's key store connection."""
         if not hasattr(self._local, "keys"):
-            self._local.keys = KeyStore(self.paths.keys)
+            self._local.keys = open_key_store(self.paths.keys, self.settings)
         return self._local.keys

@@ -116,3 +116,6 @@ class Health(BaseModel):
 
     status: Literal["ok"]
     version: str
+    database: Literal["sqlite", "postgresql"] = Field(
+        description="The gallery's backend (it answered a read just now)."
+    )

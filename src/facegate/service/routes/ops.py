@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from facegate import __version__
+from facegate.db_url import is_postgres_url
 from facegate.service.resources import Resources
 from facegate.service.schemas import Health, error_responses
 
@@ -20,7 +21,8 @@ def healthz(request: Request) -> Health:
     resources: Resources = request.app.state.resources
     resources.gallery().people()
     resources.events().count()
-    return Health(status="ok", version=__version__)
+    database = "postgresql" if is_postgres_url(resources.paths.gallery) else "sqlite"
+    return Health(status="ok", version=__version__, database=database)
 
 
 @router.get(

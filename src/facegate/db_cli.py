@@ -1,0 +1,64 @@
+"""`facegate db`: upgrade a database's schema, or copy a SQLite site into PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from facegate import cli
+
+db_app = typer.Typer(
+    help="Schema upgrades and moving a site between databases.", no_args_is_help=True
+)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    target: Annotated[
+        str | None,
+        typer.Argument(help="A SQLite file or postgresql:// URL (default: --db / FACEGATE_DB)."),
+    ] = None,
+    as_json: cli.JsonOpt = False,
+    db: cli.DbOpt = None,
+    config: cli.ConfigOpt = None,
+) -> None:
+    """Apply every pending schema migration (gallery, events, keys), each all or nothing."""
+    from facegate import api
+    from facegate.db_admin import upgrade
+
+    def body() -> int:
+        settings = cli._settings(config)
+        where = target or db or settings.db or str(api.default_db_path())
+        for step in upgrade(where, settings):
+            if as_json:
+                cli._emit(step.as_dict())
+            else:
+                cli.console.print(f"{step.table_set}: version {step.before} -> {step.after}")
+        return cli.EXIT_OK
+
+    cli._run(as_json, body)
+
+
+@db_app.command("copy")
+def db_copy(
+    source: Annotated[str, typer.Argument(help="The SQLite file (or sqlite:///PATH) to copy.")],
+    dest: Annotated[str, typer.Argument(help="An empty PostgreSQL database: postgresql://...")],
+    as_json: cli.JsonOpt = False,
+    config: cli.ConfigOpt = None,
+) -> None:
+    """Copy people, embeddings, consent, events and API keys into PostgreSQL, ids kept.
+
+    One transaction: all of it is copied or nothing; a destination with rows is refused.
+    """
+    from facegate.db_admin import copy_site
+
+    def body() -> int:
+        counts = copy_site(source, dest, cli._settings(config))
+        if as_json:
+            cli._emit({"copied": counts})
+        else:
+            cli.console.print(", ".join(f"{n} {table}" for table, n in counts.items()) + " copied")
+        return cli.EXIT_OK
+
+    cli._run(as_json, body)
