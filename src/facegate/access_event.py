@@ -43,6 +43,7 @@ class AccessEvent:
     liveness: dict[str, Any] | None = None
     latency_ms: float = 0.0
     attempt: int = 1
+    prompt: str | None = None  # what the door should ask of the person (a liveness retry)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

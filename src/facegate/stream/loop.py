@@ -14,7 +14,7 @@ from facegate.decide import identify_frames
 from facegate.gallery.types import EmbeddingSet, Gallery
 from facegate.settings import Settings
 from facegate.stream.gate import build_gate
-from facegate.stream.liveness import LivenessTrack
+from facegate.stream.liveness import TURN_HEAD, LivenessTrack
 from facegate.stream.select import BestFrames, frame_score
 from facegate.stream.tracker import Tracker
 from facegate.vision import FacePipeline
@@ -84,6 +84,7 @@ class AccessLoop:
         self._tracks: dict[int, _TrackState] = {}
         self._enrolled = EmbeddingSet.empty()
         self._loaded_at = -float("inf")
+        self._asked_until = -float("inf")  # new tracks until then must show the asked motion
 
     def _embeddings(self) -> EmbeddingSet:
         """Return the gallery's vectors, reloaded every gallery_refresh_seconds."""
@@ -110,6 +111,8 @@ class AccessLoop:
         events = self._finish_closed(timestamp)
         for track_id, state in list(self._tracks.items()):
             if state.frames.ready(timestamp) and self._enough(state):
+                if self.settings.liveness.enabled and state.liveness.pending(timestamp):
+                    continue  # no sign of life yet: wait for one (liveness.max_wait_seconds)
                 events.append(self._decide(track_id, state, timestamp))
         return events
 
@@ -131,7 +134,9 @@ class AccessLoop:
             return
         state = self._tracks.get(track_id)
         if state is None:
-            state = _TrackState(BestFrames(self.settings.select), time.monotonic())
+            asked = TURN_HEAD if timestamp < self._asked_until else None
+            liveness = LivenessTrack(self.settings.liveness, asked=asked)
+            state = _TrackState(BestFrames(self.settings.select), time.monotonic(), liveness)
             self._tracks[track_id] = state
         vision = self.pipeline.settings
         chip, landmarks = align_face(frame, box, vision.chip_size, vision.chip_padding)
@@ -170,8 +175,13 @@ class AccessLoop:
             self.settings.select.fusion,
         )
         live = state.liveness.verdict()
+        prompt = None
         if self.settings.liveness.enabled and not live.live:
-            decision = "deny"
+            # Liveness fallback: a face that matched but showed no sign of life is asked to move.
+            decision = "retry" if live.needs and fused.person is not None else "deny"
+            if decision == "retry":
+                prompt = live.prompt
+                self._asked_until = timestamp + self.settings.liveness.ask_seconds
         elif fused.person is not None:
             decision = "unlock"
         elif fused.distance <= threshold + self.settings.loop.retry_margin:
@@ -194,8 +204,18 @@ class AccessLoop:
             threshold=threshold,
             frames_used=len(best),
             face_quality={**top.quality.as_dict(), "box": top.box.as_list()},
-            liveness={"live": live.live, "score": live.score, "frames": live.frames, **live.cues},
+            liveness={
+                "live": live.live,
+                "score": live.score,
+                "frames": live.frames,
+                "reason": live.reason,
+                "needs": live.needs,
+                "asked": state.liveness.asked,
+                "prompt": prompt,
+                **live.cues,
+            },
             latency_ms=round((time.monotonic() - state.first_wall) * 1000, 1),
+            prompt=prompt,
         )
         self.on_event(event)
         return event

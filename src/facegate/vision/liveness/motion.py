@@ -1,0 +1,91 @@
+"""Face vs surroundings motion: a held picture carries the area around the face along with it.
+
+The camera is fixed, so behind a real head the scene stays still; a photo or a phone moves its
+margin, bezel or mat with the face: one motion for face and ring. Sparse optical flow (corners +
+pyramidal Lucas-Kanade) inside the face and in two strips beside it; the face's motion (a
+homography fitted to its points: a picture is a plane) predicts where strip points would go if
+they moved with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from facegate.vision.types import FaceBox
+
+
+@dataclass(frozen=True)
+class RingParams:
+    """The cue's constants (from the liveness settings)."""
+
+    face_px: int  # the region is scaled so the face box is this wide
+    inner: float  # strips start this far from the face centre (face widths)
+    outer: float  # ... and end this far
+    still_px: float  # a point moving less than this (scaled pixels) is still
+    follow_px: float  # a strip point within this of the face's prediction follows the face
+    follow_rel: float  # ... or within this share of the shift predicted for it
+    max_points: int  # corners tracked per region
+
+
+@dataclass(frozen=True)
+class RingMotion:
+    """One frame pair: strip points that could tell (face moved them), how many followed."""
+
+    face_motion: float  # median face point motion, scaled pixels
+    telling: int  # strip points where following the face and staying still differ
+    followed: int  # ... of which moved with the face
+
+
+def _region(box: FaceBox, shape: tuple[int, ...], outer: float) -> tuple[int, int, int, int]:
+    """Return the search region (x0, y0, x1, y1) around a face box, clipped to the image."""
+    cx, cy = (box.left + box.right) / 2, (box.top + box.bottom) / 2
+    half = outer * box.width
+    height, width = shape[:2]
+    return (
+        max(0, int(cx - half)),
+        max(0, int(cy - 0.9 * box.height)),
+        min(width, int(cx + half)),
+        min(height, int(cy + 0.9 * box.height)),
+    )
+
+
+def ring_motion(
+    previous: np.ndarray, current: np.ndarray, box: FaceBox, params: RingParams
+) -> RingMotion | None:
+    """Return the ring-vs-face motion between two grey frames at a face box, or None."""
+    x0, y0, x1, y1 = _region(box, current.shape, params.outer)
+    if box.width < 8 or x1 - x0 < 16 or y1 - y0 < 16:
+        return None
+    scale = params.face_px / box.width
+    size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
+    a = cv2.resize(previous[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
+    b = cv2.resize(current[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
+    corners = cv2.goodFeaturesToTrack(a, params.max_points, 0.01, 3)
+    if corners is None or len(corners) < 8:
+        return None
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(a, b, corners, None, winSize=(15, 15), maxLevel=3)
+    ok = status.ravel() == 1
+    start, end = corners.reshape(-1, 2)[ok], moved.reshape(-1, 2)[ok]
+    cx, cy = ((box.left + box.right) / 2 - x0) * scale, ((box.top + box.bottom) / 2 - y0) * scale
+    half_w, half_h = params.face_px / 2, box.height * scale / 2
+    dx, dy = np.abs(start[:, 0] - cx), np.abs(start[:, 1] - cy)
+    in_face = (dx < 0.7 * half_w) & (dy < 0.7 * half_h)
+    in_strip = (dx >= params.inner * params.face_px) & (dy < half_h)
+    if in_face.sum() < 4 or not in_strip.any():
+        return None
+    matrix, _ = cv2.findHomography(start[in_face], end[in_face], cv2.RANSAC, params.follow_px)
+    if matrix is None:
+        return None
+    face_motion = float(np.median(np.linalg.norm(end[in_face] - start[in_face], axis=1)))
+    strip, strip_end = start[in_strip], end[in_strip]
+    predicted = cv2.perspectiveTransform(strip.reshape(-1, 1, 2), matrix).reshape(-1, 2)
+    shift = np.linalg.norm(predicted - strip, axis=1)
+    telling = shift >= params.still_px + params.follow_px
+    # The face's homography, extrapolated to the strips, is less sure the further it reaches:
+    # the tolerance grows with the predicted shift (follow_rel of it), never below follow_px.
+    tolerance = np.maximum(params.follow_px, params.follow_rel * shift)
+    followed = telling & (np.linalg.norm(strip_end - predicted, axis=1) < tolerance)
+    return RingMotion(face_motion, int(telling.sum()), int(followed.sum()))
