@@ -11,7 +11,7 @@ import pytest
 
 from facegate.settings import LivenessSettings
 from facegate.stream.attacks import AttackSpec, render_attack
-from facegate.stream.head_model import head_depth, turn_head
+from facegate.stream.head_model import head_depth
 from facegate.stream.liveness import TURN_HEAD, LivenessTrack, _ring_params
 from facegate.stream.scene import (
     DEFAULT_HEIGHT,

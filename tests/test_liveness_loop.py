@@ -1,4 +1,4 @@
-"""The access loop with liveness: a replay is refused, the talker let in, a prompt reaches a door."""
+"""The access loop with liveness: replays refused, the talker let in, a prompt reaches the door."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from facegate.settings import Settings
 from facegate.stream.attacks import AttackSpec, render_attack
 from facegate.stream.liveness import TURN_HEAD
 from facegate.stream.loop import AccessLoop
-from facegate.stream.scene import head_crop
+from facegate.stream.scene import SceneSegment, demo_scene, head_crop
 
 TALKER = DATA / "video" / "person_talking_720p.mp4"
 
@@ -91,10 +91,13 @@ def test_replayed_video_of_the_talker_is_refused(gallery: SQLiteGallery, talker:
     assert any(e.liveness and e.liveness["reason"] == "replay" for e in events)
 
 
-def test_still_print_gets_a_prompt_at_the_webhook(gallery: SQLiteGallery, tmp_path: Path) -> None:
-    """A cut-out print moved slowly matches but shows no life: retry with a prompt, posted to the door."""
+def test_lifeless_print_gets_a_prompt_at_the_webhook(
+    gallery: SQLiteGallery, tmp_path: Path
+) -> None:
+    """A print moved slowly matches but shows no life: retry with a prompt, posted to the door;
+    the next attempt must show the asked head turn, which the demo's walker does."""
     spec = AttackSpec(
-        "cutout-t", "cutout", "Eileen Collins", "slow", "flat", 640, 480, 3.0, 15.0, 4,
+        "print-t", "print_borderless", "Eileen Collins", "slow", "flat", 640, 480, 3.0, 15.0, 4,
         1.5, 0.3, 90,
     )  # fmt: skip
     settings = Settings()
@@ -103,10 +106,15 @@ def test_still_print_gets_a_prompt_at_the_webhook(gallery: SQLiteGallery, tmp_pa
         sink = EventSink(EventLog(tmp_path / "events.db"), dispatcher, 30.0)
         loop = AccessLoop(settings, gallery, sink)
         events = _run(loop, ((f.timestamp, f.image) for f in render_attack(spec, DATA)))
+        walker = (SceneSegment("walk", 3.0, "Eileen Collins"),)
+        walk = demo_scene(width=640, height=480, segments=walker, seed=0)
+        after = _run(loop, ((3.5 + f.timestamp, f.image) for f in walk))
         sink.close()
     retries = [e for e in events if e.decision == "retry"]
-    assert retries and all(e.decision != "unlock" for e in events)
+    assert retries and all(e.decision != "unlock" for e in events), [e.liveness for e in events]
     assert retries[0].prompt == settings.liveness.prompt_turn_head
     assert retries[0].liveness is not None and retries[0].liveness["needs"] == TURN_HEAD
     posted = [body for body in receiver.received if body["decision"] == "retry"]
     assert posted and posted[0]["prompt"] == settings.liveness.prompt_turn_head
+    assert [e.decision for e in after] == ["unlock"], [e.liveness for e in after]
+    assert after[0].liveness is not None and after[0].liveness["asked"] == TURN_HEAD
