@@ -11,6 +11,7 @@ liveness.max_wait_seconds). An attack video counts as accepted when any of its t
 Prints a table and writes JSON to bench/results/liveness.json.
 
     python bench/liveness.py [--per-kind 5] [--level standard] [--attempt-seconds 2]
+        [--stride-seconds 1] [--seeds 4] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -170,7 +171,9 @@ def cue_costs(settings: Settings, frames: list[tuple[np.ndarray, object]]) -> di
     return {k: round(float(np.median(v)), 3) for k, v in costs.items() if v}
 
 
-def bona_fide(settings: Settings, attempt_s: float, seeds: int, cache: Path) -> list[Outcome]:
+def bona_fide(
+    settings: Settings, attempt_s: float, stride_s: float, seeds: int, cache: Path
+) -> list[Outcome]:
     """Return the judged bona fide tracks: talker attempts, crowd tracks, demo walkers."""
     outcomes: list[Outcome] = []
     talker = VIDEO / "person_talking_720p.mp4"
@@ -180,7 +183,7 @@ def bona_fide(settings: Settings, attempt_s: float, seeds: int, cache: Path) -> 
             frames = video_frames(talker, start, attempt_s)
             name = f"talker@{start:.1f}s"
             outcomes += judge(name, frames, settings, cache / f"{name}-{attempt_s}.boxes.json")
-            start += attempt_s
+            start += stride_s
     crowd = VIDEO / "crowd_walking.mp4"
     if crowd.exists():
         outcomes += judge("crowd", video_frames(crowd), settings, cache / "crowd.boxes.json")
@@ -199,7 +202,8 @@ def main() -> None:
     parser.add_argument("--per-kind", type=int, default=5, help="attack videos per kind")
     parser.add_argument("--level", choices=("low", "standard", "high"), default=None)
     parser.add_argument("--attempt-seconds", type=float, default=2.0)
-    parser.add_argument("--seeds", type=int, default=2, help="demo walker seeds per person")
+    parser.add_argument("--stride-seconds", type=float, default=1.0, help="between attempts")
+    parser.add_argument("--seeds", type=int, default=4, help="demo walker seeds per person")
     parser.add_argument("--seed", type=int, default=0, help="attack set seed")
     parser.add_argument("--cache", type=Path, default=CACHE, help="attack videos, cached boxes")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -221,7 +225,9 @@ def main() -> None:
             f"{spec.width}x{spec.height} tracks={len(outcomes)} accepted={accepted} "
             + " ".join(str(o.result.cues) for o in outcomes[:2])
         )
-    live_tracks = bona_fide(settings, args.attempt_seconds, args.seeds, args.cache / "bona_fide")
+    live_tracks = bona_fide(
+        settings, args.attempt_seconds, args.stride_seconds, args.seeds, args.cache / "bona_fide"
+    )
     for o in live_tracks:
         console.print(f"{o.source:22} track {o.track} live={o.result.live} {o.result.cues}")
     talker = VIDEO / "person_talking_720p.mp4"

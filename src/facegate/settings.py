@@ -265,16 +265,28 @@ class LivenessSettings(_Section):
     )
     planar_min_pairs: int = Field(3, ge=1, description="Telling pairs before planarity counts.")
     parallax_min: float = Field(
-        0.012,
+        0.015,
         gt=0.0,
         description="Sign of life: homography residual of the rigid landmarks at least this "
         "(face sizes, 75th percentile over telling pairs); below it the face moved as a plane.",
     )
     blink_min: float = Field(
-        0.35, gt=0.0, description="Sign of life: the eye aspect dipped by this share (a blink)."
+        0.4, gt=0.0, description="Sign of life: the eye aspect dipped by this share (a blink)."
     )
     mouth_min: float = Field(
         0.12, gt=0.0, description="Sign of life: the mouth aspect ranged this much (10-90 %)."
+    )
+    flow_min: float = Field(
+        0.45,
+        gt=0.0,
+        description="Sign of life: face points off their own best homography by this much "
+        "(ring_face_px-scaled px, 75th percentile over frame pairs where the face moved).",
+    )
+    flow_planar_max: float = Field(
+        0.28,
+        gt=0.0,
+        description="Planar: below this the face moved as one plane (a picture); its landmark "
+        "signs (parallax, blink, mouth) are then not counted.",
     )
     rect_search_scale: float = Field(
         4.0, gt=1.0, description="Rectangle cue: search the face box grown this much."

@@ -36,7 +36,9 @@ class LivenessResult:
     frames: int
     needs: str | None = None
     prompt: str | None = None
-    reason: str | None = None  # "replay" (a replay cue fired) or "no_sign_of_life"
+    reason: str | None = (
+        None  # replay (a replay cue fired), planar, no_sign_of_life, too_few_frames
+    )
 
 
 def _ring_params(s: LivenessSettings) -> RingParams:
@@ -61,6 +63,7 @@ class LivenessTrack:
     residuals: list[float] = field(default_factory=list)
     eyes: list[float] = field(default_factory=list)
     mouths: list[float] = field(default_factory=list)
+    face_residuals: list[float] = field(default_factory=list)
     telling: int = 0
     followed: int = 0
     first_time: float | None = None
@@ -81,6 +84,8 @@ class LivenessTrack:
             if motion is not None:
                 self.telling += motion.telling
                 self.followed += motion.followed
+                if motion.face_residual is not None:
+                    self.face_residuals.append(motion.face_residual)
         self._last_gray = gray
         points = landmarks_68(frame, box)
         self.eyes.append(eye_aspect(points))
@@ -97,7 +102,7 @@ class LivenessTrack:
         if self.first_time is None or timestamp - self.first_time >= self.settings.max_wait_seconds:
             return False
         verdict = self.verdict()
-        return not verdict.live and verdict.reason == "no_sign_of_life"
+        return not verdict.live and verdict.needs is not None
 
     def verdict(self) -> LivenessResult:
         """Return the verdict: replay cues refuse; else the level's signs of life are required."""
@@ -114,10 +119,20 @@ class LivenessTrack:
             else -1.0
         )
         blink, mouth = blink_depth(self.eyes), mouth_motion(self.mouths)
+        flow = (
+            float(np.percentile(self.face_residuals, 75))
+            if len(self.face_residuals) >= s.planar_min_pairs
+            else -1.0
+        )
+        # A face whose points moved as one plane is a picture: its landmark "signs" (a tilted
+        # print makes the 68-point fit squint, open the mouth, or shift the nose) do not count.
+        planar = flow >= 0.0 and flow < s.flow_planar_max
+        landmark = 0.0 if planar else 1.0
         strengths = {
-            "parallax": max(0.0, parallax) / s.parallax_min,
-            "blink": blink / s.blink_min,
-            "mouth": mouth / s.mouth_min,
+            "flow": max(0.0, flow) / s.flow_min,
+            "parallax": landmark * max(0.0, parallax) / s.parallax_min,
+            "blink": landmark * blink / s.blink_min,
+            "mouth": landmark * mouth / s.mouth_min,
         }
         if self.asked == TURN_HEAD:
             signs = int(strengths["parallax"] >= 1.0)
@@ -134,6 +149,8 @@ class LivenessTrack:
             reason = "too_few_frames"
         elif replay:
             reason = "replay"
+        elif not live and planar:
+            reason = "planar"
         elif not live:
             reason = "no_sign_of_life"
         else:
@@ -142,13 +159,14 @@ class LivenessTrack:
         cues = {
             "ring_follow": round(follow, 3),
             "ring_telling": float(self.telling),
+            "face_flow_residual": round(flow, 3),
             "parallax": round(parallax, 4),
             "blink": round(blink, 3),
             "mouth": round(mouth, 3),
             "rect_present": round(present, 3),
             "rect_spread": round(spread, 4) if math.isfinite(spread) else -1.0,
         }
-        ask = reason == "no_sign_of_life"
+        ask = reason in ("no_sign_of_life", "planar")
         return LivenessResult(
             live=live,
             score=round(float(score), 3),

@@ -2,10 +2,11 @@
 
 The camera is fixed, so behind a real head the scene stays still; a photo or a phone moves its
 margin, bezel or mat with the face: one motion for face and ring. Sparse optical flow (corners +
-pyramidal Lucas-Kanade) inside the face and in two strips beside it; the face's motion (a
-homography fitted to its points: a picture is a plane) predicts where strip points would go if
-they moved with it.
-"""
+pyramidal Lucas-Kanade) inside the face and in two strips beside it; the face's motion (an
+affine map fitted to its points: a picture is a plane, and over a few face widths its homography
+is nearly affine) predicts where strip points would go if they moved with it. The same face
+points, off their own best homography, tell a flat picture (within the tracking noise) from a
+head (parallax, blinks, speech)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class RingMotion:
     face_motion: float  # median face point motion, scaled pixels
     telling: int  # strip points where following the face and staying still differ
     followed: int  # ... of which moved with the face
+    face_residual: float | None = None  # face points off the face's own best homography (px)
 
 
 def _region(box: FaceBox, shape: tuple[int, ...], outer: float) -> tuple[int, int, int, int]:
@@ -74,18 +76,40 @@ def ring_motion(
     dx, dy = np.abs(start[:, 0] - cx), np.abs(start[:, 1] - cy)
     in_face = (dx < 0.7 * half_w) & (dy < 0.7 * half_h)
     in_strip = (dx >= params.inner * params.face_px) & (dy < half_h)
-    if in_face.sum() < 4 or not in_strip.any():
-        return None
-    matrix, _ = cv2.findHomography(start[in_face], end[in_face], cv2.RANSAC, params.follow_px)
-    if matrix is None:
+    if in_face.sum() < 4:
         return None
     face_motion = float(np.median(np.linalg.norm(end[in_face] - start[in_face], axis=1)))
+    if face_motion < params.still_px:  # the face kept still: nothing to tell
+        return RingMotion(face_motion, 0, 0)
+    residual = _plane_residual(start[in_face], end[in_face], params.follow_px)
+    if not in_strip.any():  # the face fills the region (a frame-filling picture, or very near)
+        return RingMotion(face_motion, 0, 0, residual)
+    matrix, _ = cv2.estimateAffine2D(
+        start[in_face], end[in_face], None, cv2.RANSAC, params.follow_px
+    )
+    if matrix is None:
+        return None
     strip, strip_end = start[in_strip], end[in_strip]
-    predicted = cv2.perspectiveTransform(strip.reshape(-1, 1, 2), matrix).reshape(-1, 2)
+    predicted = strip @ matrix[:, :2].T + matrix[:, 2]
     shift = np.linalg.norm(predicted - strip, axis=1)
     telling = shift >= params.still_px + params.follow_px
-    # The face's homography, extrapolated to the strips, is less sure the further it reaches:
+    # The face's motion, extrapolated to the strips, is less sure the further it reaches:
     # the tolerance grows with the predicted shift (follow_rel of it), never below follow_px.
     tolerance = np.maximum(params.follow_px, params.follow_rel * shift)
     followed = telling & (np.linalg.norm(strip_end - predicted, axis=1) < tolerance)
-    return RingMotion(face_motion, int(telling.sum()), int(followed.sum()))
+    return RingMotion(face_motion, int(telling.sum()), int(followed.sum()), residual)
+
+
+def _plane_residual(start: np.ndarray, end: np.ndarray, threshold: float) -> float | None:
+    """Return the 75th-percentile distance (px) of face points from their best homography.
+
+    A print's face points all lie on one plane, so one homography carries them within the
+    tracking noise; a real head's nose, eyes and mouth leave it (parallax, blinks, speech).
+    """
+    if len(start) < 8:
+        return None
+    matrix, _ = cv2.findHomography(start, end, cv2.RANSAC, threshold)
+    if matrix is None:
+        return None
+    mapped = cv2.perspectiveTransform(start.reshape(-1, 1, 2), matrix).reshape(-1, 2)
+    return float(np.percentile(np.linalg.norm(mapped - end, axis=1), 75))
