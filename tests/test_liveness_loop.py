@@ -95,7 +95,8 @@ def test_lifeless_print_gets_a_prompt_at_the_webhook(
     gallery: SQLiteGallery, tmp_path: Path
 ) -> None:
     """A print moved slowly matches but shows no life: retry with a prompt, posted to the door;
-    the next attempt must show the asked head turn, which the demo's walker does."""
+    the next attempt must show the asked head turn, which the demo's walker (a head model
+    turning in depth) then does."""
     spec = AttackSpec(
         "print-t", "print_borderless", "Eileen Collins", "slow", "flat", 640, 480, 3.0, 15.0, 4,
         1.5, 0.3, 90,
@@ -106,15 +107,16 @@ def test_lifeless_print_gets_a_prompt_at_the_webhook(
         sink = EventSink(EventLog(tmp_path / "events.db"), dispatcher, 30.0)
         loop = AccessLoop(settings, gallery, sink)
         events = _run(loop, ((f.timestamp, f.image) for f in render_attack(spec, DATA)))
+        assert events and events[-1].liveness is not None
         walker = (SceneSegment("walk", 3.0, "Eileen Collins"),)
         walk = demo_scene(width=640, height=480, segments=walker, seed=0)
-        after = _run(loop, ((3.5 + f.timestamp, f.image) for f in walk))
+        after = _run(loop, ((4.0 + f.timestamp, f.image) for f in walk))
         sink.close()
     retries = [e for e in events if e.decision == "retry"]
     assert retries and all(e.decision != "unlock" for e in events), [e.liveness for e in events]
     assert retries[0].prompt == settings.liveness.prompt_turn_head
     assert retries[0].liveness is not None and retries[0].liveness["needs"] == TURN_HEAD
     posted = [body for body in receiver.received if body["decision"] == "retry"]
-    assert posted and posted[0]["prompt"] == settings.liveness.prompt_turn_head
+    assert posted and posted[0]["prompt"] == retries[0].prompt
     assert [e.decision for e in after] == ["unlock"], [e.liveness for e in after]
     assert after[0].liveness is not None and after[0].liveness["asked"] == TURN_HEAD

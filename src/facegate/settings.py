@@ -206,7 +206,8 @@ class LivenessSettings(_Section):
     level: Literal["low", "standard", "high"] = Field(
         "standard",
         description="Evidence required: low = live unless a replay cue fires; standard = also one "
-        "sign of life (parallax, blink or mouth motion); high = two signs, or the asked head turn.",
+        "sign of life (face flow off a plane, parallax, blink or mouth motion); high = two signs; "
+        "after a prompt, at any level, the head turn (face flow and parallax) it asked for.",
     )
     min_frames: int = Field(5, ge=2, description="Frames a track needs before any verdict.")
     max_wait_seconds: float = Field(
@@ -222,7 +223,7 @@ class LivenessSettings(_Section):
         15.0,
         ge=0.0,
         description="After a liveness retry, tracks starting within this long must show the "
-        "asked motion (parallax of a head turn); blinks or mouth motion alone no longer count.",
+        "asked head turn; other signs of life no longer count.",
     )
     ring_face_px: int = Field(
         64, ge=16, description="Ring motion: the region is scaled so the face box is this wide."
@@ -245,6 +246,12 @@ class LivenessSettings(_Section):
         description="... or within this share of the motion the face's homography predicts there.",
     )
     ring_max_points: int = Field(150, ge=16, description="Corners tracked per ring region.")
+    ring_fb_max_px: float = Field(
+        0.5,
+        gt=0.0,
+        description="Optical flow: a point tracked forward then back that misses its start by "
+        "more than this (scaled px) was mistracked and is dropped.",
+    )
     ring_min_telling: int = Field(
         30,
         ge=1,
@@ -256,7 +263,15 @@ class LivenessSettings(_Section):
         le=1.0,
         description="A replay: at least this share of telling strip points moved with the face.",
     )
-    planar_gap: int = Field(3, ge=1, description="Planarity compares frames this many apart.")
+    flow_gap_seconds: float = Field(
+        0.2,
+        gt=0.0,
+        description="Ring and face flow compare each frame with the track's frame at least this "
+        "long before it (so the cues do not depend on the detection cadence).",
+    )
+    planar_gap_seconds: float = Field(
+        0.6, gt=0.0, description="Landmark parallax compares frames at least this long apart."
+    )
     planar_min_pose: float = Field(
         0.01,
         gt=0.0,
@@ -277,13 +292,19 @@ class LivenessSettings(_Section):
         0.12, gt=0.0, description="Sign of life: the mouth aspect ranged this much (10-90 %)."
     )
     flow_min: float = Field(
-        0.45,
+        0.8,
         gt=0.0,
         description="Sign of life: face points off their own best homography by this much "
-        "(ring_face_px-scaled px, 75th percentile over frame pairs where the face moved).",
+        "(ring_face_px-scaled px; see flow_rank; frame pairs where the face moved).",
+    )
+    flow_rank: int = Field(
+        2,
+        ge=1,
+        description="The track's face flow is its n-th largest frame-pair value (a head leaves "
+        "the plane only while it turns or speaks; a picture never does; n > 1 skips one glitch).",
     )
     flow_planar_max: float = Field(
-        0.28,
+        0.55,
         gt=0.0,
         description="Planar: below this the face moved as one plane (a picture); its landmark "
         "signs (parallax, blink, mouth) are then not counted.",

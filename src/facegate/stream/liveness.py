@@ -3,7 +3,8 @@
 Cues (vision/liveness/): the strips beside the face moving with it (a held picture), the rigid
 landmarks moving as one plane (a photo) or with parallax (a head), blinks and mouth motion, and a
 rigid rectangle (bezel, mat, print edge) around the face. The settings' level sets how much
-evidence a track needs; when it has none, the verdict asks for a head turn.
+evidence a track needs; when it has none, the verdict asks for a head turn, which the next
+attempt must show.
 """
 
 from __future__ import annotations
@@ -45,16 +46,28 @@ def _ring_params(s: LivenessSettings) -> RingParams:
     """Return the ring cue's constants from the settings."""
     return RingParams(
         s.ring_face_px, s.ring_inner, s.ring_outer, s.ring_still_px, s.ring_follow_px,
-        s.ring_follow_rel, s.ring_max_points,
+        s.ring_follow_rel, s.ring_max_points, s.ring_fb_max_px,
     )  # fmt: skip
+
+
+def _earlier(
+    history: list[tuple[float, np.ndarray]], timestamp: float, gap: float
+) -> np.ndarray | None:
+    """Return the latest entry at least gap seconds before timestamp (None if there is none),
+    dropping the entries before it."""
+    older = [i for i, (t, _) in enumerate(history) if t <= timestamp - gap + 1e-6]
+    if not older:
+        return None
+    del history[: older[-1]]
+    return history[0][1]
 
 
 @dataclass
 class LivenessTrack:
     """Collects per-frame liveness cues of one track and turns them into a verdict.
 
-    asked: the motion a previous attempt's prompt asked for ("turn_head"); then only that motion
-    (parallax) counts as a sign of life.
+    asked: the motion a previous attempt's prompt asked for ("turn_head"); then only a head
+    turn counts: the face must leave a plane (face flow) and the nose show parallax.
     """
 
     settings: LivenessSettings = field(default_factory=LivenessSettings)
@@ -67,8 +80,8 @@ class LivenessTrack:
     telling: int = 0
     followed: int = 0
     first_time: float | None = None
-    _points: list[np.ndarray] = field(default_factory=list)
-    _last_gray: np.ndarray | None = None
+    _points: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    _grays: list[tuple[float, np.ndarray]] = field(default_factory=list)
 
     def observe(
         self, frame: np.ndarray, box: FaceBox, landmarks: np.ndarray, timestamp: float
@@ -79,22 +92,22 @@ class LivenessTrack:
         if self.first_time is None:
             self.first_time = timestamp
         gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame
-        if self._last_gray is not None and self._last_gray.shape == gray.shape:
-            motion = ring_motion(self._last_gray, gray, box, _ring_params(s))
+        previous = _earlier(self._grays, timestamp, s.flow_gap_seconds)
+        if previous is not None and previous.shape == gray.shape:
+            motion = ring_motion(previous, gray, box, _ring_params(s))
             if motion is not None:
                 self.telling += motion.telling
                 self.followed += motion.followed
                 if motion.face_residual is not None:
                     self.face_residuals.append(motion.face_residual)
-        self._last_gray = gray
+        self._grays.append((timestamp, gray))
         points = landmarks_68(frame, box)
         self.eyes.append(eye_aspect(points))
         self.mouths.append(mouth_aspect(points))
-        if len(self._points) >= s.planar_gap:
-            earlier = self._points[-s.planar_gap]
-            if pose_change(earlier, points) >= s.planar_min_pose:
-                self.residuals.append(nose_parallax(earlier, points))
-        self._points.append(points)
+        earlier = _earlier(self._points, timestamp, s.planar_gap_seconds)
+        if earlier is not None and pose_change(earlier, points) >= s.planar_min_pose:
+            self.residuals.append(nose_parallax(earlier, points))
+        self._points.append((timestamp, points))
         self.rectangles.append(find_rectangle(frame, box, s))
 
     def pending(self, timestamp: float) -> bool:
@@ -120,8 +133,8 @@ class LivenessTrack:
         )
         blink, mouth = blink_depth(self.eyes), mouth_motion(self.mouths)
         flow = (
-            float(np.percentile(self.face_residuals, 75))
-            if len(self.face_residuals) >= s.planar_min_pairs
+            float(sorted(self.face_residuals)[-s.flow_rank])
+            if len(self.face_residuals) >= max(s.planar_min_pairs, s.flow_rank)
             else -1.0
         )
         # A face whose points moved as one plane is a picture: its landmark "signs" (a tilted
@@ -135,8 +148,8 @@ class LivenessTrack:
             "mouth": landmark * mouth / s.mouth_min,
         }
         if self.asked == TURN_HEAD:
-            signs = int(strengths["parallax"] >= 1.0)
-            strength = strengths["parallax"]
+            turned = min(strengths["flow"], strengths["parallax"])
+            signs, strength = int(turned >= 1.0), turned
         else:
             signs = sum(v >= 1.0 for v in strengths.values())
             strength = max(strengths.values())
@@ -149,6 +162,8 @@ class LivenessTrack:
             reason = "too_few_frames"
         elif replay:
             reason = "replay"
+        elif not live and self.asked == TURN_HEAD:
+            reason = "turn_not_seen"
         elif not live and planar:
             reason = "planar"
         elif not live:
@@ -166,7 +181,7 @@ class LivenessTrack:
             "rect_present": round(present, 3),
             "rect_spread": round(spread, 4) if math.isfinite(spread) else -1.0,
         }
-        ask = reason in ("no_sign_of_life", "planar")
+        ask = reason in ("no_sign_of_life", "planar", "turn_not_seen")
         return LivenessResult(
             live=live,
             score=round(float(score), 3),

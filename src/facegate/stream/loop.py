@@ -14,7 +14,7 @@ from facegate.decide import identify_frames
 from facegate.gallery.types import EmbeddingSet, Gallery
 from facegate.settings import Settings
 from facegate.stream.gate import build_gate
-from facegate.stream.liveness import TURN_HEAD, LivenessTrack
+from facegate.stream.liveness import LivenessTrack
 from facegate.stream.select import BestFrames, frame_score
 from facegate.stream.tracker import Tracker
 from facegate.vision import FacePipeline
@@ -84,7 +84,7 @@ class AccessLoop:
         self._tracks: dict[int, _TrackState] = {}
         self._enrolled = EmbeddingSet.empty()
         self._loaded_at = -float("inf")
-        self._asked_until = -float("inf")  # new tracks until then must show the asked motion
+        self._asked: tuple[str, float] | None = None  # the turn asked for, and until when
 
     def _embeddings(self) -> EmbeddingSet:
         """Return the gallery's vectors, reloaded every gallery_refresh_seconds."""
@@ -134,7 +134,7 @@ class AccessLoop:
             return
         state = self._tracks.get(track_id)
         if state is None:
-            asked = TURN_HEAD if timestamp < self._asked_until else None
+            asked = self._asked[0] if self._asked and timestamp < self._asked[1] else None
             liveness = LivenessTrack(self.settings.liveness, asked=asked)
             state = _TrackState(BestFrames(self.settings.select), time.monotonic(), liveness)
             self._tracks[track_id] = state
@@ -181,7 +181,7 @@ class AccessLoop:
             decision = "retry" if live.needs and fused.person is not None else "deny"
             if decision == "retry":
                 prompt = live.prompt
-                self._asked_until = timestamp + self.settings.liveness.ask_seconds
+                self._asked = (live.needs, timestamp + self.settings.liveness.ask_seconds)
         elif fused.person is not None:
             decision = "unlock"
         elif fused.distance <= threshold + self.settings.loop.retry_margin:

@@ -29,6 +29,7 @@ class RingParams:
     follow_px: float  # a strip point within this of the face's prediction follows the face
     follow_rel: float  # ... or within this share of the shift predicted for it
     max_points: int  # corners tracked per region
+    fb_max_px: float  # a point whose forward-backward track misses its start by more is dropped
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,29 @@ def ring_motion(
     size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
     a = cv2.resize(previous[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
     b = cv2.resize(current[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
-    corners = cv2.goodFeaturesToTrack(a, params.max_points, 0.01, 3)
-    if corners is None or len(corners) < 8:
-        return None
-    moved, status, _ = cv2.calcOpticalFlowPyrLK(a, b, corners, None, winSize=(15, 15), maxLevel=3)
-    ok = status.ravel() == 1
-    start, end = corners.reshape(-1, 2)[ok], moved.reshape(-1, 2)[ok]
     cx, cy = ((box.left + box.right) / 2 - x0) * scale, ((box.top + box.bottom) / 2 - y0) * scale
     half_w, half_h = params.face_px / 2, box.height * scale / 2
+    # Corners inside the face and around it are found apart, so a busy background never leaves
+    # the face with too few points for its own homography.
+    face_mask = np.zeros(a.shape, np.uint8)
+    face_mask[
+        max(0, int(cy - 0.7 * half_h)) : int(cy + 0.7 * half_h),
+        max(0, int(cx - 0.7 * half_w)) : int(cx + 0.7 * half_w),
+    ] = 255
+    found = [
+        cv2.goodFeaturesToTrack(a, params.max_points // 2, 0.01, 2, mask=face_mask),
+        cv2.goodFeaturesToTrack(a, params.max_points, 0.01, 3, mask=255 - face_mask),
+    ]
+    corners = np.vstack([c for c in found if c is not None] or [np.zeros((0, 1, 2), np.float32)])
+    if len(corners) < 8:
+        return None
+    lk = {"winSize": (15, 15), "maxLevel": 3}
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(a, b, corners, None, **lk)
+    back, status_back, _ = cv2.calcOpticalFlowPyrLK(b, a, moved, None, **lk)
+    # Forward-backward check: a point tracked back to where it started was tracked right.
+    round_trip = np.linalg.norm((back - corners).reshape(-1, 2), axis=1)
+    ok = (status.ravel() == 1) & (status_back.ravel() == 1) & (round_trip < params.fb_max_px)
+    start, end = corners.reshape(-1, 2)[ok], moved.reshape(-1, 2)[ok]
     dx, dy = np.abs(start[:, 0] - cx), np.abs(start[:, 1] - cy)
     in_face = (dx < 0.7 * half_w) & (dy < 0.7 * half_h)
     in_strip = (dx >= params.inner * params.face_px) & (dy < half_h)
@@ -106,7 +122,7 @@ def _plane_residual(start: np.ndarray, end: np.ndarray, threshold: float) -> flo
     A print's face points all lie on one plane, so one homography carries them within the
     tracking noise; a real head's nose, eyes and mouth leave it (parallax, blinks, speech).
     """
-    if len(start) < 8:
+    if len(start) < 12:
         return None
     matrix, _ = cv2.findHomography(start, end, cv2.RANSAC, threshold)
     if matrix is None:

@@ -26,13 +26,17 @@ def pose_change(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(((moved - dst) ** 2).sum(1).mean()) / face_size(b))
 
 
-def nose_parallax(a: np.ndarray, b: np.ndarray) -> float:
-    """Return the nose's mean offset from the outline's homography a -> b, in face sizes."""
+def nose_offset(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return the nose's mean offset (x, y) from the outline's homography a -> b, in face sizes."""
     src, dst = a[list(OUTLINE)].astype(np.float64), b[list(OUTLINE)].astype(np.float64)
     matrix, _ = cv2.findHomography(src, dst, 0)
     if matrix is None:
-        return 0.0
+        return np.zeros(2)
     nose = a[list(NOSE)].astype(np.float64).reshape(-1, 1, 2)
     predicted = cv2.perspectiveTransform(nose, matrix).reshape(-1, 2)
-    offset = (b[list(NOSE)] - predicted).mean(0)
-    return float(np.linalg.norm(offset) / face_size(b))
+    return (b[list(NOSE)] - predicted).mean(0) / face_size(b)
+
+
+def nose_parallax(a: np.ndarray, b: np.ndarray) -> float:
+    """Return the size of the nose's offset from the outline's homography a -> b (face sizes)."""
+    return float(np.linalg.norm(nose_offset(a, b)))
