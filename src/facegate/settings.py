@@ -205,7 +205,8 @@ class LivenessSettings(_Section):
     )
     level: Literal["low", "standard", "high"] = Field(
         "standard",
-        description="Evidence required: low = live unless a replay cue fires; standard = also one "
+        description="Evidence required: low = live unless a replay cue fires or the face moved "
+        "as one plane; standard = also one "
         "sign of life (face flow off a plane, parallax, blink or mouth motion); high = two signs; "
         "after a prompt, at any level, the head turn (face flow and parallax) it asked for.",
     )

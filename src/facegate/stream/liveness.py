@@ -157,7 +157,7 @@ class LivenessTrack:
         needed = {"low": 0, "standard": 1, "high": 2}[s.level]
         if self.asked == TURN_HEAD:
             needed = min(needed, 1)
-        live = frames >= s.min_frames and not replay and signs >= needed
+        live = frames >= s.min_frames and not replay and not planar and signs >= needed
         if frames < s.min_frames:
             reason = "too_few_frames"
         elif replay:
