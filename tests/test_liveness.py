@@ -200,18 +200,22 @@ def test_still_print_is_asked_to_turn() -> None:
 
 
 def test_levels() -> None:
-    """Level low passes a track without replay cues; high needs two signs of life."""
-    track = _walk_track()
-    still = _attack_track("cutout", "still")
-    for source, signs in ((track, 2), (still, 0)):
-        for level, needed in (("low", 0), ("standard", 1), ("high", 2)):
+    """The walker (flow off the plane and parallax: two signs) passes every level; a cut-out
+    print held with a trembling hand moves as one plane and is refused at every level."""
+    walker, cutout = _walk_track(), _attack_track("cutout", "still")
+    for source, live in ((walker, True), (cutout, False)):
+        for level in ("low", "standard", "high"):
             copy = LivenessTrack(SETTINGS.model_copy(update={"level": level}))
             copy.rectangles, copy.residuals = source.rectangles, source.residuals
             copy.eyes, copy.mouths = source.eyes, source.mouths
             copy.face_residuals = source.face_residuals
             copy.telling, copy.followed = source.telling, source.followed
             verdict = copy.verdict()
-            assert verdict.live == (signs >= needed), (level, verdict.cues)
+            assert verdict.live == live, (level, verdict.cues)
+            assert live or verdict.reason == "planar"
+    still = LivenessTrack(SETTINGS.model_copy(update={"level": "low"}))
+    still.rectangles, still.eyes, still.mouths = cutout.rectangles, cutout.eyes, cutout.mouths
+    assert still.verdict().live  # low: no replay cue and no plane seen (no flow measured) = live
 
 
 def test_few_frames_never_live() -> None:
