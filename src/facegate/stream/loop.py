@@ -84,7 +84,7 @@ class AccessLoop:
         self._tracks: dict[int, _TrackState] = {}
         self._enrolled = EmbeddingSet.empty()
         self._loaded_at = -float("inf")
-        self._asked: tuple[str, float] | None = None  # the turn asked for, and until when
+        self._asked: tuple[str, float] | None = None  # the motion asked for, and until when
 
     def _embeddings(self) -> EmbeddingSet:
         """Return the gallery's vectors, reloaded every gallery_refresh_seconds."""
