@@ -302,7 +302,8 @@ class LivenessSettings(_Section):
         2,
         ge=1,
         description="The track's face flow is its n-th largest frame-pair value (a head leaves "
-        "the plane only while it turns or speaks; a picture never does; n > 1 skips one glitch).",
+        "the plane only while it turns or speaks; a picture never does; n > 1 skips one glitch; "
+        "with fewer pairs, the smallest).",
     )
     flow_planar_max: float = Field(
         0.55,

@@ -133,8 +133,8 @@ class LivenessTrack:
         )
         blink, mouth = blink_depth(self.eyes), mouth_motion(self.mouths)
         flow = (
-            float(sorted(self.face_residuals)[-s.flow_rank])
-            if len(self.face_residuals) >= max(s.planar_min_pairs, s.flow_rank)
+            float(sorted(self.face_residuals)[-min(s.flow_rank, len(self.face_residuals))])
+            if self.face_residuals
             else -1.0
         )
         # A face whose points moved as one plane is a picture: its landmark "signs" (a tilted
