@@ -114,8 +114,12 @@ class DoorPolicy:
         live: bool | None,
         when: datetime | None = None,
         rate_limited: bool = False,
+        ask: bool = False,
     ) -> AccessDecision:
-        """Return the door's decision for one match, at `when` (default now) in site time."""
+        """Return the door's decision for one match, at `when` (default now) in site time.
+
+        ask: the liveness evidence can still be completed by a motion the door asks for.
+        """
         local = (when or datetime.now(self.zone)).astimezone(self.zone)
         return decide_access(
             match,
@@ -125,6 +129,7 @@ class DoorPolicy:
             live,
             self.settings.loop.retry_margin,
             rate_limited,
+            ask,
         )
 
 

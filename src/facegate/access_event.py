@@ -45,6 +45,7 @@ class AccessEvent:
     attempt: int = 1
     reason: str | None = None
     policy_version: int | None = None
+    prompt: str | None = None  # what the door should ask of the person (a liveness retry)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

@@ -501,12 +501,14 @@ def run(
             _emit(event.as_dict())
             return
         replay = event.liveness is not None and event.liveness.get("live") is False
-        who = "replay (not live)" if replay else event.person or "unknown"
+        reason = (event.liveness or {}).get("reason") or "replay"
+        who = f"not live ({reason})" if replay else event.person or "unknown"
         distance = "-" if event.distance is None else f"{event.distance:.3f}"
+        prompt = f' - asks "{event.prompt}"' if event.prompt else ""
         console.print(
             f"{event.time} door {event.door} track {event.track}: [bold]{event.decision}[/] "
             f"({event.reason}) {who} (distance {distance}, {event.frames_used} frames, "
-            f"{event.latency_ms:.0f} ms)"
+            f"{event.latency_ms:.0f} ms){prompt}"
         )
 
     def body() -> int:

@@ -263,10 +263,156 @@ class SelectSettings(_Section):
 
 
 class LivenessSettings(_Section):
-    """Refusing a photo or phone screen held up to the camera (see stream/liveness.py)."""
+    """Refusing a photo or phone screen held up to the camera (vision/liveness/, stream/)."""
 
     enabled: bool = Field(
-        True, description="Deny a track whose face sits in a rigid rectangle (a replay)."
+        True, description="Refuse a track that shows no sign of life or shows a replay's."
+    )
+    level: Literal["low", "standard", "high"] = Field(
+        "standard",
+        description="Evidence required: low = live unless a replay cue fires or the face moved "
+        "as one plane; standard = also one "
+        "sign of life (face flow off a plane, parallax, blink or mouth motion); high = two signs; "
+        "after a prompt, at any level, the head turn (face flow and parallax) it asked for.",
+    )
+    min_frames: int = Field(5, ge=2, description="Frames a track needs before any verdict.")
+    max_wait_seconds: float = Field(
+        2.0,
+        ge=0.0,
+        description="While a track shows no sign of life yet, its decision waits up to this long "
+        "(from its first frame) for one, then asks for a head turn.",
+    )
+    prompt_turn_head: str = Field(
+        "Please turn your head slightly", description="Shown on the door when liveness asks."
+    )
+    ask_seconds: float = Field(
+        15.0,
+        ge=0.0,
+        description="After a liveness retry, tracks starting within this long must show the "
+        "asked head turn; other signs of life no longer count.",
+    )
+    ring_face_px: int = Field(
+        64, ge=16, description="Ring motion: the region is scaled so the face box is this wide."
+    )
+    ring_inner: float = Field(
+        0.85, gt=0.5, description="Ring strips begin this far from the face centre (face widths)."
+    )
+    ring_outer: float = Field(
+        1.7, gt=0.6, description="Ring strips end this far from the face centre (face widths)."
+    )
+    ring_still_px: float = Field(
+        0.4, ge=0.0, description="A strip point moving less than this (scaled px) counts as still."
+    )
+    ring_follow_px: float = Field(
+        0.6, gt=0.0, description="A strip point within this of the face's motion follows the face."
+    )
+    ring_follow_rel: float = Field(
+        0.3,
+        ge=0.0,
+        description="... or within this share of the motion the face's homography predicts there.",
+    )
+    ring_max_points: int = Field(150, ge=16, description="Corners tracked per ring region.")
+    ring_fb_max_px: float = Field(
+        0.5,
+        gt=0.0,
+        description="Optical flow: a point tracked forward then back that misses its start by "
+        "more than this (scaled px) was mistracked and is dropped.",
+    )
+    ring_min_telling: int = Field(
+        30,
+        ge=1,
+        description="Strip points (over the track) that could tell, before the cue counts.",
+    )
+    ring_follow_max: float = Field(
+        0.5,
+        gt=0.0,
+        le=1.0,
+        description="A replay: at least this share of telling strip points moved with the face.",
+    )
+    flow_gap_seconds: float = Field(
+        0.2,
+        gt=0.0,
+        description="Ring and face flow compare each frame with the track's frame at least this "
+        "long before it (so the cues do not depend on the detection cadence).",
+    )
+    planar_gap_seconds: float = Field(
+        0.6, gt=0.0, description="Landmark parallax compares frames at least this long apart."
+    )
+    planar_min_pose: float = Field(
+        0.01,
+        gt=0.0,
+        description="A frame pair tells about planarity once the landmarks moved this much beyond "
+        "a similarity (face sizes).",
+    )
+    planar_min_pairs: int = Field(3, ge=1, description="Telling pairs before planarity counts.")
+    parallax_min: float = Field(
+        0.015,
+        gt=0.0,
+        description="Sign of life: homography residual of the rigid landmarks at least this "
+        "(face sizes, 75th percentile over telling pairs); below it the face moved as a plane.",
+    )
+    blink_min: float = Field(
+        0.4, gt=0.0, description="Sign of life: the eye aspect dipped by this share (a blink)."
+    )
+    mouth_min: float = Field(
+        0.12, gt=0.0, description="Sign of life: the mouth aspect ranged this much (10-90 %)."
+    )
+    flow_min: float = Field(
+        0.8,
+        gt=0.0,
+        description="Sign of life: face points off their own best homography by this much "
+        "(ring_face_px-scaled px; see flow_rank; frame pairs where the face moved).",
+    )
+    flow_rank: int = Field(
+        2,
+        ge=1,
+        description="The track's face flow is its n-th largest frame-pair value (a head leaves "
+        "the plane only while it turns or speaks; a picture never does; n > 1 skips one glitch; "
+        "with fewer pairs, the smallest).",
+    )
+    flow_planar_max: float = Field(
+        0.55,
+        gt=0.0,
+        description="Planar: below this the face moved as one plane (a picture); its landmark "
+        "signs (parallax, blink, mouth) are then not counted.",
+    )
+    rect_search_scale: float = Field(
+        4.0, gt=1.0, description="Rectangle cue: search the face box grown this much."
+    )
+    rect_region_px: int = Field(
+        200, ge=32, description="Rectangle cue: the search region's longer side, resized."
+    )
+    rect_canny_low: int = Field(50, ge=0, description="Rectangle cue: Canny low threshold.")
+    rect_canny_high: int = Field(150, ge=0, description="Rectangle cue: Canny high threshold.")
+    rect_hough_threshold: int = Field(20, ge=1, description="Rectangle cue: HoughLinesP votes.")
+    rect_hough_max_gap: float = Field(
+        0.08, ge=0.0, description="Rectangle cue: gap bridged within a line (face widths)."
+    )
+    rect_min_side: float = Field(
+        0.8, gt=0.0, description="Rectangle cue: shortest side accepted (face widths / heights)."
+    )
+    rect_max_tilt_deg: float = Field(
+        12.0, ge=0.0, description="Rectangle cue: a side may lean this far from the axis."
+    )
+    rect_min_margin: float = Field(
+        0.05, ge=0.0, description="Rectangle cue: a side lies at least this outside the face."
+    )
+    rect_max_margin: float = Field(
+        1.9, gt=0.0, description="Rectangle cue: ... and at most this (beyond: the scene)."
+    )
+    rect_corner_tol: float = Field(
+        0.25, ge=0.0, description="Rectangle cue: a horizontal side ends this near a vertical."
+    )
+    rect_overhang: float = Field(
+        0.35, ge=0.0, description="Rectangle cue: a longer overhang beyond a vertical is no corner."
+    )
+    rect_present_fraction: float = Field(
+        0.6, gt=0.0, le=1.0, description="Rectangle cue: a replay shows it in this share of frames."
+    )
+    rect_rigid_std: float = Field(
+        0.15,
+        gt=0.0,
+        description="Rectangle cue: rigid if its sides vary by at most this (robust std).",
     )
 
 

@@ -22,6 +22,7 @@ Reason = Literal[
     "unknown",
     "retry",
     "not_live",
+    "liveness_retry",
     "not_allowed",
     "outside_schedule",
     "expired",
@@ -88,6 +89,7 @@ def decide_access(
     live: bool | None,
     retry_margin: float,
     rate_limited: bool = False,
+    ask: bool = False,
 ) -> AccessDecision:
     """Return the door's decision for one match (local = now in the site's time zone).
 
@@ -95,12 +97,17 @@ def decide_access(
     with liveness 'required' refuses both False and None; 'camera' refuses only False (the
     unconfigured door: today's behaviour); 'off' ignores it. Nobody named: retry within
     retry_margin above the threshold, else unknown. Someone named: the door's rules decide.
+    ask: when liveness refuses a face that matched someone and the evidence can still be
+    completed by a motion the door asks for (a turn of the head), the answer is retry with the
+    reason liveness_retry, not deny.
     """
     if rate_limited:
         return _deny("rate_limited")
     if (door.liveness == "required" and live is not True) or (
         door.liveness == "camera" and live is False
     ):
+        if ask and match.person is not None:
+            return AccessDecision("retry", "liveness_retry", None)
         return _deny("not_live")
     if match.person is None:
         near = math.isfinite(match.distance) and match.distance <= match.threshold + retry_margin

@@ -90,6 +90,7 @@ class AccessLoop:
         self._loaded_at = -float("inf")
         self._door: DoorPolicy | None = None
         self._door_at = -float("inf")
+        self._asked: tuple[str, float] | None = None  # the motion asked for, and until when
 
     def _embeddings(self) -> EmbeddingSet:
         """Return the gallery's vectors, reloaded every gallery_refresh_seconds."""
@@ -125,6 +126,8 @@ class AccessLoop:
         events = self._finish_closed(timestamp)
         for track_id, state in list(self._tracks.items()):
             if state.frames.ready(timestamp) and self._enough(state):
+                if self.settings.liveness.enabled and state.liveness.pending(timestamp):
+                    continue  # no sign of life yet: wait for one (liveness.max_wait_seconds)
                 events.append(self._decide(track_id, state, timestamp))
         return events
 
@@ -146,7 +149,9 @@ class AccessLoop:
             return
         state = self._tracks.get(track_id)
         if state is None:
-            state = _TrackState(BestFrames(self.settings.select), time.monotonic())
+            asked = self._asked[0] if self._asked and timestamp < self._asked[1] else None
+            liveness = LivenessTrack(self.settings.liveness, asked=asked)
+            state = _TrackState(BestFrames(self.settings.select), time.monotonic(), liveness)
             self._tracks[track_id] = state
         vision = self.pipeline.settings
         chip, landmarks = align_face(frame, box, vision.chip_size, vision.chip_padding)
@@ -184,7 +189,12 @@ class AccessLoop:
             self.settings.select.fusion,
         )
         live = state.liveness.verdict()
-        verdict = policy.decide(Match(fused.person, fused.distance, threshold), live.live)
+        match = Match(fused.person, fused.distance, threshold)
+        verdict = policy.decide(match, live.live, ask=live.needs is not None)
+        prompt = None
+        if verdict.reason == "liveness_retry":  # a matched face with no sign of life yet
+            prompt = live.prompt
+            self._asked = (str(live.needs), timestamp + self.settings.liveness.ask_seconds)
         self.tracker.mark_decided(track_id, timestamp)
         del self._tracks[track_id]
         self.stats.decisions += 1
@@ -201,10 +211,20 @@ class AccessLoop:
             threshold=threshold,
             frames_used=len(best),
             face_quality={**top.quality.as_dict(), "box": top.box.as_list()},
-            liveness={"live": live.live, "score": live.score, "frames": live.frames, **live.cues},
+            liveness={
+                "live": live.live,
+                "score": live.score,
+                "frames": live.frames,
+                "reason": live.reason,
+                "needs": live.needs,
+                "asked": state.liveness.asked,
+                "prompt": prompt,
+                **live.cues,
+            },
             latency_ms=round((time.monotonic() - state.first_wall) * 1000, 1),
             reason=verdict.reason,
             policy_version=policy.rules.version,
+            prompt=prompt,
         )
         self.on_event(event)
         return event

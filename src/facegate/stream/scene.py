@@ -12,6 +12,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from facegate.stream.head_model import turn_head
 from facegate.stream.subjects import SUBJECTS
 
 DEFAULT_WIDTH = 640
@@ -33,6 +34,8 @@ SCREEN_BORDER = 0.08  # replay: phone bezel, as a fraction of the screen width
 SCREEN_START_PX = 120.0  # replay: screen width at the start and end of the segment
 SCREEN_END_PX = 300.0
 WOBBLE_PX = 12.0  # replay: hand movement amplitude
+HEAD_YAW_DEG = 12.0  # a walker's head turns this far either way while walking up (parallax)
+HEAD_TURNS = 1.5  # ... this many times over a walk
 
 # Face box of each shipped head crop (left, top, right, bottom as fractions of the crop), found
 # once with HogDetector(upsample=1) on the crops of stream.subjects.SUBJECTS.
@@ -178,6 +181,9 @@ def _walker(
     face_px = START_FACE_PX * (END_FACE_PX / START_FACE_PX) ** progress
     crop = head_crop(person)
     fl, ft, fr, fb = FACE_IN_CROP[person]
+    h, w = crop.shape[:2]
+    yaw = HEAD_YAW_DEG * math.sin(2 * math.pi * HEAD_TURNS * progress)
+    crop = turn_head(crop, (fl * w, ft * h, fr * w, fb * h), yaw)
     scale = face_px / ((fr - fl) * crop.shape[1])
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
     head = cv2.resize(crop, size, interpolation=cv2.INTER_AREA).astype(np.float32)

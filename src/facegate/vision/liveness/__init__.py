@@ -1,0 +1,1 @@
+"""Liveness cues over arrays: ring-vs-face motion, landmark planarity, blinks and mouth motion."""
