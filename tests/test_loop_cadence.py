@@ -62,9 +62,11 @@ def test_demo_scene_is_decided_within_a_few_frames_of_each_face(gallery: SQLiteG
     assert (walker.decision, walker.person) == ("unlock", "Eileen Collins")
     assert stranger.decision != "unlock" and stranger.person is None
     assert replay.decision == "deny" and replay.liveness["live"] is False
-    # every decision came from the early rule: best_k good frames, in well under a second
+    # every decision came from the early rule: best_k good frames, and at least
+    # liveness.min_seconds of watching: p50 within the 0.7 s, none over a second
     assert all(e.frames_used == settings.select.best_k for e in result.events)
-    assert all(latency <= 0.7 for latency in result.stream_latency.values()), result
+    latencies = sorted(result.stream_latency.values())
+    assert latencies[len(latencies) // 2] <= 0.7 and latencies[-1] <= 1.0, result
     assert result.loop.stats.gated > 0
 
 

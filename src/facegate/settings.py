@@ -276,6 +276,13 @@ class LivenessSettings(_Section):
         "after a prompt, at any level, the head turn (face flow and parallax) it asked for.",
     )
     min_frames: int = Field(5, ge=2, description="Frames a track needs before any verdict.")
+    min_seconds: float = Field(
+        0.5,
+        ge=0.0,
+        description="A track is watched at least this long (from its first frame, capped by "
+        "max_wait_seconds) before its liveness verdict is taken: the motion cues compare frames "
+        "0.2-0.6 s apart, and a decision after the first few good frames would see too little.",
+    )
     max_wait_seconds: float = Field(
         2.0,
         ge=0.0,

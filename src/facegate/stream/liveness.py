@@ -111,9 +111,11 @@ class LivenessTrack:
         self.rectangles.append(find_rectangle(frame, box, s))
 
     def pending(self, timestamp: float) -> bool:
-        """Return whether the decision should wait: no sign of life yet, time left to show one."""
+        """Return whether the decision should wait: too short a look, or no sign of life yet."""
         if self.first_time is None or timestamp - self.first_time >= self.settings.max_wait_seconds:
             return False
+        if timestamp - self.first_time < self.settings.min_seconds:
+            return True
         verdict = self.verdict()
         return not verdict.live and verdict.needs is not None
 
