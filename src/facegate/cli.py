@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from facegate import api
+from facegate.cli_audio import register as register_audio_commands
+from facegate.cli_audio import start_wake
 from facegate.errors import FacegateError
 from facegate.settings import Settings, load_settings
 
@@ -464,6 +466,16 @@ def run(
     realtime: Annotated[
         bool, typer.Option(help="Pace files and the demo scene to their fps.")
     ] = False,
+    wake_on: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep the camera loop asleep until this phrase is heard (a shipped name such as "
+            "activate, or a trigger .onnx), then awake for settings audio.wake_seconds."
+        ),
+    ] = None,
+    wake_source: Annotated[
+        str, typer.Option(help="Audio for --wake-on: MIC, a WAV file (played in real time) or -.")
+    ] = "MIC",
     db: DbOpt = None,
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
@@ -507,10 +519,18 @@ def run(
                     enroll_scene_people(gallery, Path(tmp), settings)
                 with EventLog(events or gallery.path) as log:
                     sink = EventSink(log, dispatcher, settings.loop.attempt_window_seconds, show)
+                    waker = None
                     try:
                         frames = open_source(source, settings.source, realtime=realtime)
-                        stats = run_loop(frames, AccessLoop(settings, gallery, sink), max_seconds)
+                        loop = AccessLoop(settings, gallery, sink)
+                        if wake_on is not None:
+                            waker = start_wake(
+                                loop, wake_on, wake_source, settings, log.path, as_json
+                            )
+                        stats = run_loop(frames, loop, max_seconds)
                     finally:
+                        if waker is not None:
+                            waker.stop()
                         sink.close()
         Console(stderr=True).print(
             f"facegate: {stats.frames} frames, {stats.gated} past the gate, "
@@ -953,6 +973,9 @@ def collect(
         return EXIT_OK if report.kept else EXIT_REJECTED
 
     _run(as_json, body)
+
+
+register_audio_commands(app)
 
 
 def main() -> None:
