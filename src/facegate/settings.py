@@ -476,6 +476,12 @@ class AudioSettings(_Section):
         description="sha256 of silero_vad/data/silero_vad.onnx (silero-vad 6.2.3); a file that "
         "differs is refused.",
     )
+    energy_holds_open: bool = Field(
+        True,
+        description="While the trigger model listens, loud blocks (stage 1) keep it listening "
+        "without asking the VAD network: the VAD only wakes the model, so continuous speech "
+        "does not pay for both.",
+    )
     hangover_s: float = Field(
         1.2,
         gt=0.0,
@@ -545,17 +551,58 @@ class TriggerTrainSettings(_Section):
     phrase_renderings: int = Field(
         240, ge=1, description="espeak-ng renderings of the phrase (voices, speeds, pitches)."
     )
+    flite_renderings: int = Field(
+        120,
+        ge=0,
+        description="flite renderings of the phrase (its CMU voices, statistical voices built "
+        "from real speakers: closer to a human than espeak-ng's formants); 0 = none.",
+    )
+    flite_per_negative: int = Field(
+        3, ge=0, description="flite renderings (voices, stretch, pitch) of each other word."
+    )
+    max_real_negatives: int = Field(
+        400,
+        ge=0,
+        description="At most this many real negative recordings are drawn (so human voices are "
+        "not almost only negatives when the phrase itself is synthesised).",
+    )
     noise_share: float = Field(
         0.5, ge=0.0, le=1.0, description="Share of clips with added white/pink noise."
     )
     reverb_share: float = Field(
         0.3, ge=0.0, le=1.0, description="Share of clips convolved with a synthetic room."
     )
+    lowpass_share: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of inserted words low-passed (telephone-like and 8 kHz recordings), "
+        "so bandwidth tells the model nothing about which words are the phrase.",
+    )
+    lowpass_hz: tuple[float, float] = Field(
+        (2800.0, 7000.0), description="Range of the low-pass cutoff drawn for such a word (Hz)."
+    )
     speed_range: float = Field(
         0.12, ge=0.0, lt=0.5, description="Word speed is changed by up to +- this fraction."
     )
     gain_db_range: tuple[float, float] = Field(
         (-20.0, 0.0), description="Gain (dB) drawn for each inserted word."
+    )
+    freq_warp: float = Field(
+        0.15,
+        ge=0.0,
+        lt=0.5,
+        description="Training batches' spectrograms are stretched along frequency by up to +- "
+        "this fraction (vocal-tract length differs between voices and synthesisers).",
+    )
+    freq_mask_bins: int = Field(
+        12,
+        ge=0,
+        description="Each training clip has two frequency bands of up to this many "
+        "bins masked (SpecAugment).",
+    )
+    time_mask_frames: int = Field(
+        20, ge=0, description="...and two spans of up to this many frames masked (0 = none)."
     )
     epochs: int = Field(20, ge=1, description="Passes over the training clips.")
     batch_size: int = Field(32, ge=1, description="Clips per training step.")
@@ -587,7 +634,7 @@ class TriggerTrainSettings(_Section):
             "table", "paper", "music", "phone", "message", "computer", "elevator", "package",
             "delivery", "active", "activity", "action", "actor", "acted", "captivate", "cultivate",
             "motivate", "navigate", "activism", "vacate", "elevate", "estimate", "accurate",
-            "alligator", "aggravate", "deactivate", "tape", "cat", "date", "gate", "late",
+            "alligator", "aggravate", "tape", "cat", "date", "gate", "late",
             "weight", "mine", "line", "fine", "nice", "night", "wine", "dine", "sign",
         ),
         description="Words espeak-ng speaks as negatives (the phrase's own words are left out).",

@@ -39,7 +39,7 @@ class CascadeStats:
     """Blocks seen and passed, and seconds spent, per stage."""
 
     blocks: int = 0
-    loud: int = 0  # past the energy stage (reached the VAD network)
+    loud: int = 0  # past the energy stage (to the VAD network, unless energy holds it open)
     speech: int = 0  # judged speech by the VAD
     triggered: int = 0  # fed to the trigger model (speech, hangover and pre-roll)
     seconds: dict[str, float] = field(
@@ -87,7 +87,9 @@ class Listener:
                 self.vad.context(block)
             return False
         self.stats.loud += 1
-        if self.vad is None:
+        if self.vad is None or (self._active and self.settings.energy_holds_open):
+            if self.vad is not None:
+                self.vad.context(block)
             return True
         start = time.perf_counter()
         speech = self.vad.probability(block) > self.settings.vad_threshold

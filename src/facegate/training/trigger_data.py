@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.signal import fftconvolve, resample_poly
+from scipy.signal import butter, fftconvolve, resample_poly, sosfilt
 
 from facegate.audio.features import spectrogram
 from facegate.audio.sources import AudioError, read_wav
@@ -30,6 +30,9 @@ ESPEAK_LANGUAGES = (
 )
 ESPEAK_SPEEDS = (110, 230)  # words per minute, drawn uniformly
 ESPEAK_PITCHES = (15, 85)  # espeak-ng's 0..99 pitch, drawn uniformly
+FLITE_VOICES = ("slt", "rms", "awb", "kal16")  # flite's built-in CMU voices
+FLITE_STRETCH = (0.8, 1.3)  # duration stretch (1 = the voice's own speed)
+FLITE_PITCH_HZ = (85, 230)  # target mean f0
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,50 @@ def espeak_words(
                     "espeak": text,
                     "voice": voice,
                     "speed": speed,
+                    "pitch": pitch,
+                    "sha256": sha256_audio(audio),
+                }
+                words.append(Word(audio, source))
+    return words
+
+
+def flite_words(
+    texts: list[str], count: int, settings: TriggerTrainSettings, rng: np.random.Generator
+) -> list[Word]:
+    """Return `count` flite renderings of each text (drawn voice, duration stretch, pitch)."""
+    if count == 0:
+        return []
+    audio_settings = AudioSettings()
+    words = []
+    with tempfile.TemporaryDirectory(prefix="facegate-flite-") as tmp:
+        for text in texts:
+            for i in range(count):
+                voice = FLITE_VOICES[int(rng.integers(len(FLITE_VOICES)))]
+                stretch = round(float(rng.uniform(*FLITE_STRETCH)), 2)
+                pitch = int(rng.integers(*FLITE_PITCH_HZ))
+                path = Path(tmp) / f"w{i}.wav"
+                cmd = [
+                    "flite",
+                    "-voice",
+                    voice,
+                    "--setf",
+                    f"duration_stretch={stretch}",
+                    "--setf",
+                    f"int_f0_target_mean={pitch}",
+                    "-t",
+                    text,
+                    "-o",
+                    str(path),
+                ]
+                try:
+                    subprocess.run(cmd, capture_output=True, check=True)
+                except (OSError, subprocess.CalledProcessError) as exc:
+                    raise AudioError(f"flite failed on {text!r} ({voice}): {exc}") from None
+                audio = trim(read_wav(path, audio_settings), settings.trim_dbfs)
+                source = {
+                    "flite": text,
+                    "voice": voice,
+                    "stretch": stretch,
                     "pitch": pitch,
                     "sha256": sha256_audio(audio),
                 }
@@ -249,6 +296,9 @@ def make_clip(bank: WordBank, settings: TriggerTrainSettings, rng: np.random.Gen
         speed = float(rng.uniform(1 - settings.speed_range, 1 + settings.speed_range))
         gain = 10 ** (float(rng.uniform(*settings.gain_db_range)) / 20)
         audio = change_speed(word.audio, speed)
+        if rng.random() < settings.lowpass_share:
+            cutoff = float(rng.uniform(*settings.lowpass_hz))
+            audio = sosfilt(butter(6, cutoff, fs=RATE, output="sos"), audio).astype(np.float32)
         peak = float(np.max(np.abs(audio))) or 1.0
         pieces.append((positive, audio / peak * gain))
     while pieces and (starts := _place([len(p) for _, p in pieces], total, rng)) is None:

@@ -18,6 +18,7 @@ from facegate.training.trigger_data import (
     WordBank,
     clip_set,
     espeak_words,
+    flite_words,
     manifest_digest,
     real_words,
     sha256_file,
@@ -47,14 +48,20 @@ def build_banks(
     """Return the training and held-out word banks (every source split the same way)."""
     phrase_words = set(sources.phrase.lower().split())
     others = [w for w in settings.negative_words if w.lower() not in phrase_words]
+    negatives = list(sources.real_negatives)
+    if len(negatives) > settings.max_real_negatives:
+        keep = rng.permutation(len(negatives))[: settings.max_real_negatives]
+        negatives = [negatives[i] for i in sorted(keep)]
     groups = {
         "positives": [
             espeak_words([sources.phrase], settings.phrase_renderings, settings, rng),
+            flite_words([sources.phrase], settings.flite_renderings, settings, rng),
             real_words(list(sources.real_positives), settings, sources.data_root),
         ],
         "negatives": [
             espeak_words(others, settings.words_per_negative, settings, rng),
-            real_words(list(sources.real_negatives), settings, sources.data_root),
+            flite_words(others, settings.flite_per_negative, settings, rng),
+            real_words(negatives, settings, sources.data_root),
         ],
         "backgrounds": [
             real_words(list(sources.backgrounds), settings, sources.data_root),
@@ -113,7 +120,7 @@ def choose_threshold(
     times = step_ends(scores.shape[1], settings)
     hours = len(scores) * settings.clip_seconds / 3600
     best: dict[str, Any] | None = None
-    for threshold in np.round(np.arange(0.30, 0.96, 0.05), 2):
+    for threshold in (*np.round(np.arange(0.30, 0.96, 0.05), 2), 0.97, 0.98, 0.99):
         found = [detections(s, times, float(threshold), audio) for s in scores]
         phrases, hits, false = score_events(found, ends, settings.match_tolerance_s)
         row = {
@@ -151,6 +158,31 @@ def predict(model: TriggerNet, feats: np.ndarray, batch: int = 32) -> np.ndarray
     return np.concatenate(out)
 
 
+def augment_batch(
+    feats: np.ndarray, settings: TriggerTrainSettings, rng: np.random.Generator
+) -> np.ndarray:
+    """Return a batch's spectrograms warped along frequency and partly masked (SpecAugment)."""
+    out = feats.astype(np.float32)
+    bins = out.shape[2]
+    grid = np.arange(bins, dtype=np.float32)
+    for clip in out:
+        alpha = float(rng.uniform(1 - settings.freq_warp, 1 + settings.freq_warp))
+        source = np.clip(grid / alpha, 0, bins - 1)
+        low = np.floor(source).astype(int)
+        high = np.minimum(low + 1, bins - 1)
+        frac = source - low
+        clip[:] = clip[:, low] * (1 - frac) + clip[:, high] * frac
+        fill = float(clip.mean())
+        for _ in range(2):
+            width = int(rng.integers(0, settings.freq_mask_bins + 1))
+            start = int(rng.integers(0, bins - width + 1))
+            clip[:, start : start + width] = fill
+            span = int(rng.integers(0, settings.time_mask_frames + 1))
+            first = int(rng.integers(0, len(clip) - span + 1))
+            clip[first : first + span] = fill
+    return out
+
+
 def train_net(
     feats: np.ndarray,
     labels: np.ndarray,
@@ -176,7 +208,7 @@ def train_net(
         total = 0.0
         for b in range(steps_per_epoch):
             idx = order[b * settings.batch_size : (b + 1) * settings.batch_size]
-            x = torch.from_numpy(feats[idx].astype(np.float32))
+            x = torch.from_numpy(augment_batch(feats[idx], settings, rng))
             y = torch.from_numpy(labels[idx])
             logits, _ = model.logits(x, zero_state(model, len(idx)))
             loss = torch.nn.functional.binary_cross_entropy_with_logits(
