@@ -17,7 +17,7 @@ blocks that reach the VAD network and the trigger model; and the trigger model a
 every block (no VAD in front). (d) Time from the phrase's end to the event: the stream-time
 delay until the detection fires plus the compute time of the block that fired it.
 
-    python bench/wake.py --models DIR [--loops 3] [--out bench/results]
+    python bench/wake.py --models DIR [--loops 3] [--thresholds card,0.9,0.5] [--out DIR]
 
 DIR is what bench/wake_models.sh wrote (DIR/nine-synth, DIR/nine-real); "activate" is the
 shipped model unless DIR/activate holds one.
@@ -174,9 +174,10 @@ def evaluate(
     backgrounds: list[np.ndarray],
     loops: int,
     seed: int,
+    threshold: float | None,
 ) -> dict[str, dict[str, float]]:
     """Return detection per background and false accepts on the mixed non-phrase stream."""
-    settings = AudioSettings()
+    settings = AudioSettings(threshold=threshold)
     tolerance = TriggerTrainSettings().match_tolerance_s
     rng = np.random.default_rng(seed)
     out = {}
@@ -233,6 +234,12 @@ def main() -> None:
     parser.add_argument("--models", type=Path, required=True)
     parser.add_argument("--loops", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--thresholds",
+        type=lambda text: [None if t == "card" else float(t) for t in text.split(",")],
+        default=[None, 0.9, 0.5],
+        help="comma-separated thresholds ('card' = the model card's); default card,0.9,0.5",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     cs230, fsdd = SPEECH / "cs230", SPEECH / "fsdd"
@@ -262,6 +269,7 @@ def main() -> None:
         "machine": f"{platform.machine()} {platform.processor() or ''} shared 2-core".strip(),
         "test_speaker": TEST_SPEAKER,
         "loops": args.loops,
+        "thresholds": ["card" if t is None else t for t in args.thresholds],
         "seed": args.seed,
     }
     console = Console()
@@ -281,21 +289,26 @@ def main() -> None:
         if not model.exists():
             console.print(f"[yellow]skipping {name}: {model} is missing")
             continue
-        started = time.perf_counter()
-        figures = evaluate(model, phrases, others, backgrounds, args.loops, args.seed)
-        figures["bench_seconds"] = {"value": time.perf_counter() - started}
-        results[name] = figures
-        b1, b2, neg = figures["background_1"], figures["background_2"], figures["non_phrase"]
-        table.add_row(
-            name,
-            str(b1["phrases"] + b2["phrases"]),
-            f"{b1['detection_rate']:.1%}",
-            f"{b2['detection_rate']:.1%}",
-            f"{neg['hours']:.2f}",
-            str(neg["false_accepts"]),
-            f"{neg['false_per_hour']:.1f}",
-            f"{figures['phrase_total']['end_to_event_ms_median']:.0f}",
-        )
+        results[name] = {}
+        for threshold in args.thresholds:
+            started = time.perf_counter()
+            figures = evaluate(
+                model, phrases, others, backgrounds, args.loops, args.seed, threshold
+            )
+            figures["bench_seconds"] = {"value": time.perf_counter() - started}
+            label = "card" if threshold is None else f"{threshold:.2f}"
+            results[name][label] = figures
+            b1, b2, neg = figures["background_1"], figures["background_2"], figures["non_phrase"]
+            table.add_row(
+                f"{name} @ {label}",
+                str(b1["phrases"] + b2["phrases"]),
+                f"{b1['detection_rate']:.1%}",
+                f"{b2['detection_rate']:.1%}",
+                f"{neg['hours']:.2f}",
+                str(neg["false_accepts"]),
+                f"{neg['false_per_hour']:.1f}",
+                f"{figures['phrase_total']['end_to_event_ms_median']:.0f}",
+            )
     console.print(table)
     speech = load(sorted(fsdd.glob(f"*_{TEST_SPEAKER}_*.wav")), trimmed=False)
     costs = cost(activate_model, backgrounds, speech)
