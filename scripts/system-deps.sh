@@ -7,6 +7,9 @@ set -euo pipefail
 PACKAGES=(
   mosquitto # MQTT broker for tests/test_mqtt.py
   chromium  # headless browser for tests/test_dashboard_browser.py
+  espeak-ng # synthesised words for `facegate train-trigger` (tests/test_trigger_train.py)
+  flite     # more synthesised voices for `facegate train-trigger`
+  libportaudio2 # the microphone for `facegate listen --source MIC` (sounddevice)
 )
 
 missing=()

@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from facegate import api
+from facegate.cli_audio import register as register_audio_commands
+from facegate.cli_audio import start_wake
 from facegate.cli_common import (
     EXIT_OK,
     EXIT_REJECTED,
@@ -34,6 +36,10 @@ from facegate.settings import Settings
 from facegate.stores import access_store_of, event_log_of, open_event_log, open_key_store
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from facegate.monitor.events import EventLog
+    from facegate.stream.loop import AccessLoop
     from facegate.watch import AlarmRun
 
 app = typer.Typer(
@@ -488,6 +494,16 @@ def run(
     realtime: Annotated[
         bool, typer.Option(help="Pace files and the demo scene to their fps.")
     ] = False,
+    wake_on: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep the camera loop asleep until this phrase is heard (a shipped name such as "
+            "activate, or a trigger .onnx), then awake for settings audio.wake_seconds."
+        ),
+    ] = None,
+    wake_source: Annotated[
+        str, typer.Option(help="Audio for --wake-on: MIC, a WAV file (played in real time) or -.")
+    ] = "MIC",
     db: DbOpt = None,
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
@@ -518,7 +534,14 @@ def run(
                 update={"loop": settings.loop.model_copy(update={"door": door})}
             )
         outputs = (webhook or (), mqtt, command)
-        stats = run_door(settings, source, db, events, outputs, show, max_seconds, realtime)
+        phrase = wake_on
+
+        def listen(loop: AccessLoop, log: EventLog) -> Callable[[], None]:
+            """Start the wake-phrase listener in front of the loop; return its stop."""
+            return start_wake(loop, str(phrase), wake_source, settings, log.path, as_json).stop
+
+        attach = listen if phrase is not None else None
+        stats = run_door(settings, source, db, events, outputs, show, max_seconds, realtime, attach)
         Console(stderr=True).print(
             f"facegate: {stats.frames} frames, {stats.gated} past the gate, "
             f"{stats.embedded} faces embedded, {stats.decisions} decisions"
@@ -988,6 +1011,9 @@ def collect(
         return EXIT_OK if report.kept else EXIT_REJECTED
 
     _run(as_json, body)
+
+
+register_audio_commands(app)
 
 
 def main() -> None:

@@ -93,11 +93,14 @@ def run_door(
     show: Callable[[AccessEvent], None],
     max_seconds: float | None = None,
     realtime: bool = False,
+    attach: Callable[[AccessLoop, EventLog], Callable[[], None]] | None = None,
 ) -> LoopStats:
     """Run one door: gallery, access rules, event log, outputs, source -> loop; return stats.
 
     outputs: (webhook URLs, MQTT URL, command) beside the settings' own. Without a source the
     demo scene plays against a temporary gallery of its people (unless a gallery is named).
+    attach: called with the loop and its event log before the first frame (e.g. the wake
+    phrase listener); the function it returns is called when the door stops.
     """
     webhooks, mqtt, command = outputs
     dispatcher = build_dispatcher(settings.actions, webhooks, mqtt, command)
@@ -115,9 +118,14 @@ def run_door(
                 access_store_of(gallery, settings) as rules,
             ):
                 sink = EventSink(log, dispatcher, settings.loop.attempt_window_seconds, show)
+                detach: Callable[[], None] | None = None
                 try:
                     frames = open_source(source, settings.source, realtime=realtime)
                     loop = AccessLoop(settings, gallery, sink, access=rules)
+                    if attach is not None:
+                        detach = attach(loop, log)
                     return run_loop(frames, loop, max_seconds)
                 finally:
+                    if detach is not None:
+                        detach()
                     sink.close()

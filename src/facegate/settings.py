@@ -772,6 +772,213 @@ class ScaleSettings(_Section):
     )
 
 
+class AudioSettings(_Section):
+    """The wake-phrase cascade: audio input, voice activity, the trigger model (see audio/)."""
+
+    sample_rate: int = Field(
+        16000, description="Rate every source is resampled to (the VAD and the model expect it)."
+    )
+    min_input_rate: int = Field(
+        8000, gt=0, description="Refuse audio recorded at a lower rate than this (Hz)."
+    )
+    max_input_rate: int = Field(
+        192000, gt=0, description="Refuse audio recorded at a higher rate than this (Hz)."
+    )
+    max_file_seconds: float = Field(
+        3600.0, gt=0.0, description="Refuse WAV files longer than this (read whole into memory)."
+    )
+    block_samples: int = Field(
+        512, description="Samples per cascade block at 16 kHz (Silero VAD needs exactly 512)."
+    )
+    mic_device: str | None = Field(
+        None, description="PortAudio input device name or index for MIC (default: the system's)."
+    )
+    energy_dbfs: float = Field(
+        -55.0,
+        description="Stage 1: blocks quieter than this RMS level (dB full scale) are silence; "
+        "only louder blocks reach the VAD network.",
+    )
+    vad: Literal["silero", "energy"] = Field(
+        "silero",
+        description="Stage 2: 'silero' (Silero VAD ONNX, from the silero-vad wheel) or 'energy' "
+        "(stage 1 alone decides).",
+    )
+    vad_threshold: float = Field(
+        0.4, ge=0.0, le=1.0, description="Silero speech probability that counts a block as speech."
+    )
+    vad_sha256: str = Field(
+        "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3",
+        description="sha256 of silero_vad/data/silero_vad.onnx (silero-vad 6.2.3); a file that "
+        "differs is refused.",
+    )
+    energy_holds_open: bool = Field(
+        True,
+        description="While the trigger model listens, loud blocks (stage 1) keep it listening "
+        "without asking the VAD network: the VAD only wakes the model, so continuous speech "
+        "does not pay for both.",
+    )
+    hangover_s: float = Field(
+        1.2,
+        gt=0.0,
+        description="The trigger model keeps listening this long after the last speech block "
+        "(it fires just after the phrase ends).",
+    )
+    preroll_s: float = Field(
+        0.8,
+        ge=0.0,
+        description="Audio kept from before speech starts and fed to the model when it wakes, "
+        "so the phrase's first syllable is not lost to the VAD's delay.",
+    )
+    model: str = Field(
+        "activate",
+        description="Trigger model: a phrase name shipped in facegate/models (trigger-NAME.onnx) "
+        "or a path to an .onnx file from `facegate train-trigger` (its .json card beside it).",
+    )
+    threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Score the model's output must exceed (default: the model card's, chosen on "
+        "held-out clips when it was trained).",
+    )
+    hold_steps: int = Field(
+        2, ge=1, description="Consecutive output steps above the threshold that make a detection."
+    )
+    refractory_s: float = Field(
+        1.5, ge=0.0, description="After a detection, no other is reported for this long."
+    )
+    wake_seconds: float = Field(
+        20.0,
+        gt=0.0,
+        description="`run --wake-on`: the camera loop's gate stays open this long after the "
+        "phrase is heard.",
+    )
+
+
+class TriggerTrainSettings(_Section):
+    """Training a trigger model (`facegate train-trigger`, see training/trigger_*.py)."""
+
+    clip_seconds: float = Field(10.0, gt=0.0, description="Length of each synthesised clip.")
+    label_seconds: float = Field(
+        0.5, gt=0.0, description="The label is 1 for this long right after the phrase ends."
+    )
+    n_fft: int = Field(200, description="Spectrogram window (samples at 16 kHz; 101 bins).")
+    hop: int = Field(160, description="Spectrogram hop (samples at 16 kHz: 10 ms).")
+    conv_channels: int = Field(64, ge=1, description="Filters of the strided 1-D convolution.")
+    conv_kernel: int = Field(15, ge=1, description="Kernel (spectrogram frames) of the conv.")
+    conv_stride: int = Field(4, ge=1, description="Stride of the conv (frames per output step).")
+    gru_hidden: int = Field(64, ge=1, description="Units of each GRU layer.")
+    gru_layers: int = Field(2, ge=1, description="Stacked GRU layers.")
+    dropout: float = Field(0.2, ge=0.0, lt=1.0, description="Dropout after the conv and GRUs.")
+    train_clips: int = Field(3000, ge=1, description="Synthesised training clips.")
+    val_clips: int = Field(300, ge=1, description="Synthesised held-out clips (threshold, card).")
+    positives_max: int = Field(3, ge=0, description="At most this many phrases per clip.")
+    negatives_max: int = Field(4, ge=0, description="At most this many other words per clip.")
+    positive_share: float = Field(
+        0.85, ge=0.0, le=1.0, description="Share of clips that hold at least one phrase."
+    )
+    espeak_voices: int = Field(
+        60, ge=1, description="espeak-ng voice+variant combinations drawn to speak each word."
+    )
+    words_per_negative: int = Field(
+        6, ge=1, description="espeak-ng renderings (voices, speeds, pitches) of each other word."
+    )
+    phrase_renderings: int = Field(
+        240, ge=1, description="espeak-ng renderings of the phrase (voices, speeds, pitches)."
+    )
+    flite_renderings: int = Field(
+        120,
+        ge=0,
+        description="flite renderings of the phrase (its CMU voices, statistical voices built "
+        "from real speakers: closer to a human than espeak-ng's formants); 0 = none.",
+    )
+    flite_per_negative: int = Field(
+        3, ge=0, description="flite renderings (voices, stretch, pitch) of each other word."
+    )
+    max_real_negatives: int = Field(
+        400,
+        ge=0,
+        description="At most this many real negative recordings are drawn (so human voices are "
+        "not almost only negatives when the phrase itself is synthesised).",
+    )
+    noise_share: float = Field(
+        0.5, ge=0.0, le=1.0, description="Share of clips with added white/pink noise."
+    )
+    reverb_share: float = Field(
+        0.3, ge=0.0, le=1.0, description="Share of clips convolved with a synthetic room."
+    )
+    lowpass_share: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of inserted words low-passed (telephone-like and 8 kHz recordings), "
+        "so bandwidth tells the model nothing about which words are the phrase.",
+    )
+    lowpass_hz: tuple[float, float] = Field(
+        (2800.0, 7000.0), description="Range of the low-pass cutoff drawn for such a word (Hz)."
+    )
+    speed_range: float = Field(
+        0.12, ge=0.0, lt=0.5, description="Word speed is changed by up to +- this fraction."
+    )
+    gain_db_range: tuple[float, float] = Field(
+        (-20.0, 0.0), description="Gain (dB) drawn for each inserted word."
+    )
+    freq_warp: float = Field(
+        0.15,
+        ge=0.0,
+        lt=0.5,
+        description="Training batches' spectrograms are stretched along frequency by up to +- "
+        "this fraction (vocal-tract length differs between voices and synthesisers).",
+    )
+    freq_mask_bins: int = Field(
+        12,
+        ge=0,
+        description="Each training clip has two frequency bands of up to this many "
+        "bins masked (SpecAugment).",
+    )
+    time_mask_frames: int = Field(
+        20, ge=0, description="...and two spans of up to this many frames masked (0 = none)."
+    )
+    epochs: int = Field(20, ge=1, description="Passes over the training clips.")
+    batch_size: int = Field(32, ge=1, description="Clips per training step.")
+    learning_rate: float = Field(2e-3, gt=0.0, description="Adam learning rate.")
+    positive_weight: float = Field(
+        4.0, gt=0.0, description="Loss weight of label-1 steps (they are rare)."
+    )
+    trim_dbfs: float = Field(
+        -40.0, description="Word recordings are trimmed to where 10 ms frames exceed this level."
+    )
+    target_false_per_hour: float = Field(
+        1.0,
+        gt=0.0,
+        description="The card's threshold is the lowest whose false detections per hour on the "
+        "held-out synthetic clips stay within this.",
+    )
+    match_tolerance_s: float = Field(
+        0.5,
+        gt=0.0,
+        description="A detection counts for a phrase when it lands within this of the phrase's "
+        "end (held-out figures and threshold choice).",
+    )
+    # fmt: off
+    negative_words: tuple[str, ...] = Field(
+        (
+            "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+            "hello", "door", "open", "close", "please", "thanks", "yes", "no", "stop", "go", "left",
+            "right", "up", "down", "morning", "evening", "coffee", "water", "window", "kitchen",
+            "table", "paper", "music", "phone", "message", "computer", "elevator", "package",
+            "delivery", "active", "activity", "action", "actor", "acted", "captivate", "cultivate",
+            "motivate", "navigate", "activism", "vacate", "elevate", "estimate", "accurate",
+            "alligator", "aggravate", "tape", "cat", "date", "gate", "late",
+            "weight", "mine", "line", "fine", "nice", "night", "wine", "dine", "sign",
+        ),
+        description="Words espeak-ng speaks as negatives (the phrase's own words are left out).",
+    )
+    # fmt: on
+    seed: int = Field(0, description="Seed for synthesis, augmentation and training.")
+    threads: int = Field(1, ge=1, description="torch CPU threads while training.")
+
+
 class Settings(_Section):
     """All of facegate's settings."""
 
@@ -793,6 +1000,8 @@ class Settings(_Section):
     postgres: PostgresSettings = PostgresSettings()
     ann: AnnSettings = AnnSettings()
     scale: ScaleSettings = ScaleSettings()
+    audio: AudioSettings = AudioSettings()
+    trigger_train: TriggerTrainSettings = TriggerTrainSettings()
     db: str | None = Field(
         None,
         description="Gallery database: a SQLite file path or a postgresql:// URL "

@@ -1,0 +1,1 @@
+"""The wake-phrase cascade: audio sources, voice activity, spectrogram, trigger model."""
