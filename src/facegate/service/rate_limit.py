@@ -31,9 +31,10 @@ class Attempt:
 class FailureLimiter:
     """Counts failed attempts (deny, retry) per subject within a window; thread-safe.
 
-    An attempt in flight holds a place until it ends, so N concurrent attempts of one subject
-    cannot all pass before the first failure is counted: the limit is exact under concurrency
-    without any lock of the caller's. One process's memory: with several service workers each
+    The limit is exact under concurrency without any lock of the caller's: an attempt in
+    flight holds a place, and when the failures so far plus the attempts in flight reach the
+    limit, a new attempt waits for one of them to end (its outcome decides whether the new one
+    may run) instead of being refused. One process's memory: with several service workers each
     counts its own share.
     """
 
@@ -43,7 +44,7 @@ class FailureLimiter:
         self.failures = failures
         self.window_s = window_s
         self.clock = clock
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self._seen: dict[str, deque[float]] = {}
         self._in_flight: dict[str, int] = {}
 
@@ -55,26 +56,29 @@ class FailureLimiter:
         return times
 
     def blocked(self, subjects: Sequence[str]) -> list[str]:
-        """Return the subjects whose failures and attempts in flight reach the limit."""
+        """Return the subjects that have used up their failed attempts in the window."""
         now = self.clock()
-        with self._lock:
-            return self._blocked(subjects, now)
+        with self._changed:
+            return [s for s in subjects if len(self._recent(s, now)) >= self.failures]
 
-    def _blocked(self, subjects: Sequence[str], now: float) -> list[str]:
-        """Return the blocked subjects; the caller holds the lock."""
-        return [
-            s
-            for s in subjects
-            if len(self._recent(s, now)) + self._in_flight.get(s, 0) >= self.failures
-        ]
+    def _full(self, subjects: Sequence[str], now: float) -> bool:
+        """Return whether failures plus attempts in flight fill any subject's allowance."""
+        return any(
+            len(self._recent(s, now)) + self._in_flight.get(s, 0) >= self.failures for s in subjects
+        )
 
     @contextmanager
     def attempt(self, subjects: Sequence[str]) -> Iterator[Attempt]:
         """Admit one attempt (or raise RateLimited); a failed one is counted when it ends."""
-        with self._lock:
-            over = self._blocked(subjects, self.clock())
-            if over:
-                raise RateLimited(over)
+        with self._changed:
+            while True:
+                now = self.clock()
+                over = [s for s in subjects if len(self._recent(s, now)) >= self.failures]
+                if over:
+                    raise RateLimited(over)
+                if not self._full(subjects, now):
+                    break
+                self._changed.wait(timeout=1.0)  # an attempt in flight ends, or the window moves
             for subject in subjects:
                 self._in_flight[subject] = self._in_flight.get(subject, 0) + 1
         handle = Attempt()
@@ -82,10 +86,11 @@ class FailureLimiter:
             yield handle
         finally:
             now = self.clock()
-            with self._lock:
+            with self._changed:
                 for subject in subjects:
                     self._in_flight[subject] -= 1
                     if not self._in_flight[subject]:
                         del self._in_flight[subject]
                     if handle.failure:
                         self._recent(subject, now).append(now)
+                self._changed.notify_all()
