@@ -45,9 +45,8 @@ def test_failures_expire_with_the_window() -> None:
     limiter = FailureLimiter(1, 10.0, clock=lambda: now[0])
     with limiter.attempt(["key:a"]) as attempt:
         attempt.failed()
-    with pytest.raises(RateLimited) as refused:
-        with limiter.attempt(["key:a"]):
-            pass
+    with pytest.raises(RateLimited) as refused, limiter.attempt(["key:a"]):
+        pass
     assert refused.value.over == ["key:a"]
     now[0] = 10.5
     with limiter.attempt(["key:a"]):
