@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from facegate import pg_db
 from facegate.cli import app
+from facegate.decide.rules import DoorRules, PersonAccess
 from facegate.settings import PostgresSettings, Settings
-from facegate.stores import open_event_log, open_gallery, open_key_store
+from facegate.stores import open_access_store, open_event_log, open_gallery, open_key_store
 
 runner = CliRunner()
 
@@ -38,6 +39,9 @@ def test_copy_moves_a_whole_site_with_ids_and_refuses_a_second_copy(
         gallery.add_person("Cy", records(1, seed=4), consent="x")
         before = {p.name: p for p in gallery.people()}
         vectors = gallery.embeddings("test-model")
+    with open_access_store(site, Settings()) as store:
+        store.add_door(DoorRules("lab", allow=("staff",)))
+        store.set_person_access("Cy", PersonAccess(frozenset({"staff", "night"})))
     with open_event_log(site, Settings()) as log:
         log.append_many([make_event(s, track=s) for s in range(5)])
     with open_key_store(site, Settings()) as keys:
@@ -51,9 +55,15 @@ def test_copy_moves_a_whole_site_with_ids_and_refuses_a_second_copy(
         "people": 2,
         "enrollments": 3,
         "embeddings": 5,
+        "doors": 1,
+        "person_access": 1,
+        "person_groups": 2,
         "access_events": 5,
         "api_keys": 2,
     }
+    with open_access_store(url, Settings()) as store:
+        assert [d.allow for d in store.doors()] == [("staff",)]
+        assert store.person_access("Cy").groups == {"staff", "night"}
     with open_gallery(url, Settings()) as gallery:
         assert {p.name: p for p in gallery.people()} == before
         moved = gallery.embeddings("test-model")
@@ -89,13 +99,14 @@ def test_upgrade_creates_every_table_set(tmp_path: Path, postgres) -> None:
     steps = [json.loads(line) for line in out.splitlines()]
     assert [(s["table_set"], s["before"], s["after"]) for s in steps] == [
         ("gallery", 0, 1),
-        ("events", 0, 1),
+        ("access", 0, 1),
+        ("events", 0, 2),
         ("keys", 0, 1),
     ]
     code, out = facegate("db", "upgrade", url, "--json")
-    assert [json.loads(line)["before"] for line in out.splitlines()] == [1, 1, 1]
+    assert [json.loads(line)["before"] for line in out.splitlines()] == [1, 1, 2, 1]
     code, out = facegate("db", "upgrade", "--db", str(tmp_path / "s.db"), "--json")
-    assert code == 0 and [json.loads(line)["after"] for line in out.splitlines()] == [1, 1, 1]
+    assert code == 0 and [json.loads(line)["after"] for line in out.splitlines()] == [1, 1, 2, 1]
 
 
 def test_a_later_migration_is_applied_only_by_upgrade(postgres) -> None:

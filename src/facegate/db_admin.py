@@ -41,6 +41,24 @@ COPY_PLAN: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
             ),
         ),
     ),
+    "access": (
+        (
+            "doors",
+            (
+                "name",
+                "mode",
+                "level",
+                "far",
+                "allow",
+                "schedules",
+                "liveness",
+                "version",
+                "updated_at",
+            ),
+        ),
+        ("person_access", ("person_id", "valid_from", "valid_until")),
+        ("person_groups", ("person_id", "grp")),
+    ),
     "events": (
         (
             "access_events",
@@ -61,6 +79,8 @@ COPY_PLAN: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
                 "liveness",
                 "latency_ms",
                 "attempt",
+                "reason",
+                "policy_version",
             ),
         ),
     ),
@@ -95,6 +115,7 @@ def upgrade(target: str, settings: Settings) -> list[Upgrade]:
     import psycopg
 
     from facegate import pg_db
+    from facegate.gallery.access_postgres import ACCESS_TABLES
     from facegate.gallery.postgres import GALLERY_TABLES
     from facegate.monitor.events_postgres import EVENT_TABLES
     from facegate.service.keys_postgres import KEY_TABLES
@@ -103,7 +124,7 @@ def upgrade(target: str, settings: Settings) -> list[Upgrade]:
         with pg_db.connect(target, settings.postgres) as conn:
             return [
                 Upgrade(tables.name, *pg_db.upgrade(conn, tables))
-                for tables in (GALLERY_TABLES, EVENT_TABLES, KEY_TABLES)
+                for tables in (GALLERY_TABLES, ACCESS_TABLES, EVENT_TABLES, KEY_TABLES)
             ]
     except psycopg.Error as exc:
         raise GalleryUnavailableError(f"cannot upgrade {redact(target)}: {exc}") from exc
@@ -116,7 +137,13 @@ def _sqlite_versions(path: Path) -> dict[str, int]:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         out = {}
-        for name, meta in (("gallery", "meta"), ("events", "event_meta"), ("keys", "key_meta")):
+        metas = (
+            ("gallery", "meta"),
+            ("access", "access_meta"),
+            ("events", "event_meta"),
+            ("keys", "key_meta"),
+        )
+        for name, meta in metas:
             try:
                 row = conn.execute(
                     f"SELECT value FROM {meta} WHERE key = 'schema_version'"
@@ -131,12 +158,14 @@ def _sqlite_versions(path: Path) -> dict[str, int]:
 
 def _upgrade_sqlite(path: Path) -> list[Upgrade]:
     """Create any missing SQLite table set (each store does so on open) and report versions."""
+    from facegate.gallery.access import SQLiteAccessStore
     from facegate.gallery.sqlite import SQLiteGallery
     from facegate.monitor.events import EventLog
     from facegate.service.keys import KeyStore
 
     before = _sqlite_versions(path)
     SQLiteGallery(path).close()
+    SQLiteAccessStore(path).close()
     EventLog(path).close()
     KeyStore(path).close()
     after = _sqlite_versions(path)
@@ -154,7 +183,10 @@ def _read_source(path: Path) -> dict[str, list[tuple]]:
         for plan in COPY_PLAN.values():
             for table, columns in plan:
                 if table in present:
-                    sql = f"SELECT {', '.join(columns)} FROM {table} ORDER BY id"
+                    # an event log older than v2 lacks the policy columns: copied as NULL
+                    have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+                    picked = ", ".join(c if c in have else "NULL" for c in columns)
+                    sql = f"SELECT {picked} FROM {table} ORDER BY {columns[0]}"
                     rows[table] = conn.execute(sql).fetchall()
         return rows
     except sqlite3.Error as exc:
@@ -220,6 +252,7 @@ def _insert_rows(
             f" VALUES ({placeholders})",
             rows,
         )
-    conn.execute(
-        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
-    )
+    if columns[0] == "id":
+        conn.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+        )
