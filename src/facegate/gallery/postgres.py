@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import numpy as np
 import psycopg
@@ -16,6 +15,7 @@ from facegate.db_url import redact
 from facegate.errors import GalleryUnavailableError, PersonExistsError, UnknownPersonError
 from facegate.gallery.exact import check_probe
 from facegate.gallery.names import person_name
+from facegate.gallery.sqlite import PEOPLE_SQL, utc_now
 from facegate.gallery.types import EmbeddingRecord, EmbeddingSet, Neighbour, PersonSummary
 from facegate.pg_db import TableSet, connect, ensure
 from facegate.settings import PostgresSettings
@@ -60,18 +60,6 @@ CREATE INDEX enrollments_person ON enrollments(person_id)
 """,
     ),
 )
-
-PEOPLE_SQL = (
-    "SELECT p.id, p.name, p.created_at,"
-    " (SELECT COUNT(*) FROM embeddings e WHERE e.person_id = p.id),"
-    " (SELECT consent FROM enrollments n WHERE n.person_id = p.id ORDER BY n.id DESC LIMIT 1)"
-    " FROM people p"
-)
-
-
-def _now() -> str:
-    """Return the current UTC time as ISO 8601."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def index_name(model: str) -> str:
@@ -196,7 +184,7 @@ class PostgresGallery:
             (r.model, v, r.source, int(r.face_px), float(r.sharpness), float(r.brightness))
             for r, v in zip(records, vectors, strict=True)
         ]
-        now = _now()
+        now = utc_now()
         with self._write() as conn:
             for model, dim in models:
                 self.register_model(conn, model, dim)

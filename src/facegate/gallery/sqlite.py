@@ -65,7 +65,7 @@ PEOPLE_SQL = (
 )
 
 
-def _now() -> str:
+def utc_now() -> str:
     """Return the current UTC time as ISO 8601."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -163,7 +163,7 @@ class SQLiteGallery:
         name = person_name(name)
         if not records:
             raise ValueError("enrollment needs at least one embedding")
-        now = _now()
+        now = utc_now()
         with self._write() as conn:
             row = conn.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
             if row and not extend:
