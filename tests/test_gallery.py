@@ -316,3 +316,18 @@ def test_doors_and_access_records_live_beside_the_gallery(backend: Backend) -> N
         assert store.accesses() == {}
         assert [d.name for d in store.doors()] == ["lab"]
         assert count_rows(gallery, "person_groups") == 0
+
+
+def test_a_name_in_another_unicode_form_finds_the_same_person(backend: Backend) -> None:
+    """Lookups, vectors and removal take a decomposed spelling as the stored (NFC) one."""
+    import unicodedata
+
+    composed = "Zoë Ångström"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert decomposed != composed
+    with backend.open() as gallery:
+        gallery.add_person(decomposed, records(2), consent="form")
+        assert gallery.get_person(decomposed).name == composed
+        assert len(gallery.embeddings("test-model", decomposed)) == 2
+        assert gallery.remove_person(decomposed).name == composed
+        assert gallery.people() == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -231,7 +232,7 @@ class PostgresGallery:
 
     def get_person(self, name: str) -> PersonSummary:
         """Return one enrolled person by name, or raise UnknownPersonError."""
-        rows = self._read(PEOPLE_SQL + " WHERE p.name = %s", (name,))
+        rows = self._read(PEOPLE_SQL + " WHERE p.name = %s", (unicodedata.normalize("NFC", name),))
         if not rows:
             raise UnknownPersonError(f"{name!r} is not enrolled")
         return PersonSummary(*rows[0])
@@ -245,7 +246,7 @@ class PostgresGallery:
         params: list[object] = [model]
         if name is not None:
             query += " AND p.name = %s"
-            params.append(name)
+            params.append(unicodedata.normalize("NFC", name))
         rows = self._read(query + " ORDER BY e.id", params)
         if not rows:
             return EmbeddingSet.empty()
