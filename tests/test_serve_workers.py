@@ -25,7 +25,9 @@ def test_two_workers_share_postgres_and_finish_in_flight_requests(
     url = postgres.database()
     with open_key_store(url, Settings()) as store:
         _, token = store.create("door", ["door"])
-    (tmp_path / "facegate.toml").write_text(TEST_CONFIG)
+    # Every check here is a deny (nobody is enrolled); this test is about shutdown, so the
+    # failure limit must not refuse any of the seven, however the workers share them.
+    (tmp_path / "facegate.toml").write_text(TEST_CONFIG + "\n[doors]\nrate_limit_failures = 100\n")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACEGATE_")}
     command = [sys.executable, "-m", "facegate", "serve", "--port", str(port), "--db", url]
