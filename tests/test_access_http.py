@@ -139,6 +139,8 @@ def test_the_loop_cli_and_http_give_the_same_decision(site: Server, faces: dict)
 def test_http_decisions_go_to_the_outputs(site: Server, hooks: tuple, faces: dict) -> None:
     """A door check over HTTP is sent to the webhook like the loop's decisions are."""
     decisions, _ = hooks
+    with site.client("admin") as admin:  # a site with doors: each door is configured
+        assert admin.put("/v1/doors/porch", json={"liveness": "off"}).status_code == 200
     with site.client("door") as door:
         door.post(
             "/v1/identify",
@@ -158,6 +160,9 @@ def test_rate_limit_under_8_concurrent_clients(site: Server, hooks: tuple, faces
     """Past N failures per key and door: 429 rate_limited, every attempt logged, none lost."""
     token = _key(site, "door")
     stranger = image_part(faces["George W Bush"][1])
+    with site.client("admin") as admin:  # a site with doors: each door is configured
+        for name in ("front", "side"):
+            assert admin.put(f"/v1/doors/{name}", json={"liveness": "off"}).status_code == 200
 
     def attempt(_: int) -> int:
         with site.client() as client:
@@ -193,6 +198,8 @@ def test_removing_a_person_leaves_no_name_in_any_database_file(site: Server, fac
     """DELETE /v1/people/{id}: events keep a tombstone id; no file holds the name."""
     name = "Zebulon Quarterfield"
     with site.client("admin") as admin:
+        hall = admin.put("/v1/doors/hall", json={"mode": "verify", "liveness": "off"})
+        assert hall.status_code == 200, hall.text
         created = admin.post(
             "/v1/people",
             data={"name": name},
@@ -227,3 +234,22 @@ def test_dashboard_shows_each_door_policy_and_refusals_by_reason(site: Server) -
     assert "Refusals by reason" in panel
     for reason in ("not_allowed", "unknown"):
         assert f"<th>{reason}</th>" in panel
+
+
+def test_a_typo_in_the_door_name_admits_nobody(site: Server, faces: dict) -> None:
+    """At a site with configured doors, an unknown door name refuses everywhere: unknown_door."""
+    path = faces["Colin Powell"][1]  # allowed and granted at "lab" above
+    with site.client() as door:
+        door.headers["Authorization"] = f"Bearer {_key(site, 'door')}"  # its own failure budget
+        http = door.post(
+            "/v1/identify", data={"door": "lba"}, files={"image": image_part(path)}
+        ).json()
+    looped = _loop_decision(site.db, "lba", path)
+    cli = facegate("identify", "--json", "--door", "lba", path, db=site.db)
+    assert cli.returncode == 1, cli.stderr
+    for decision, reason in (
+        (http["decision"], http["reason"]),
+        (looped.decision, looped.reason),
+        (lines(cli)[0]["decision"], lines(cli)[0]["reason"]),
+    ):
+        assert (decision, reason) == ("deny", "unknown_door")

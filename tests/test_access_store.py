@@ -9,13 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from facegate.access import DoorPolicy
 from facegate.access_event import AccessEvent, now_iso
+from facegate.decide.policy import Match
 from facegate.decide.rules import DoorRules, PersonAccess, Window
 from facegate.errors import DoorExistsError, UnknownDoorError, UnknownPersonError
 from facegate.gallery import EmbeddingRecord, SQLiteGallery
 from facegate.gallery.access import SQLiteAccessStore
 from facegate.monitor.events import EventLog
 from facegate.monitor.table import outcome
+from facegate.settings import Settings
 
 
 def _record() -> EmbeddingRecord:
@@ -123,3 +126,33 @@ def test_refusals_by_the_rules_count_as_rejects_not_unknowns(
         now_iso(), "d", "identify", 1, None, "deny", "ann", 0.2, 0.3, 5, reason=reason
     )
     assert outcome(event) == expected
+
+
+@pytest.mark.parametrize(
+    ("unconfigured", "site_has_doors", "closed"),
+    [
+        ("auto", False, False),  # one door, nothing configured: the open default
+        ("auto", True, True),  # a site with doors: a typo in a door name admits nobody
+        ("open", True, False),
+        ("closed", False, True),
+    ],
+)
+def test_an_unconfigured_door_name_is_closed_at_a_site_with_doors(
+    tmp_path: Path, unconfigured: str, site_has_doors: bool, closed: bool
+) -> None:
+    """An enrolled, matched face at a door name nobody configured: open or unknown_door."""
+    gallery = SQLiteGallery(tmp_path / "g.db")
+    gallery.add_person("ann", [_record()], consent="")
+    store = SQLiteAccessStore(tmp_path / "g.db")
+    if site_has_doors:
+        store.add_door(DoorRules("server", allow=("admins",)))
+    settings = Settings.model_validate({"doors": {"unconfigured": unconfigured}})
+    policy = DoorPolicy(store, "sever", "identify", settings)  # a typo of "server"
+    verdict = policy.decide(Match("ann", 0.1, 0.4), live=True)
+    if closed:
+        assert (verdict.decision, verdict.reason, verdict.person) == ("deny", "unknown_door", None)
+    else:
+        assert (verdict.decision, verdict.reason) == ("unlock", "granted")
+    configured = DoorPolicy(store, "server", "identify", settings) if site_has_doors else None
+    if configured is not None:  # the configured door itself is unaffected by the setting
+        assert configured.decide(Match("ann", 0.1, 0.4), live=True).reason == "not_allowed"

@@ -32,8 +32,16 @@ from facegate.gallery.access import AccessStore
 from facegate.settings import Settings
 
 
-def default_rules(door: str, mode: str, settings: Settings) -> DoorRules:
-    """Return the rules of a door nobody configured: everyone enrolled, the global settings."""
+def default_rules(
+    door: str, mode: str, settings: Settings, site_has_doors: bool = False
+) -> DoorRules:
+    """Return the rules of a door nobody configured: everyone enrolled, the global settings.
+
+    The door is closed (refuses everyone, reason unknown_door) when `doors.unconfigured` is
+    'closed', or 'auto' at a site that has configured doors: there, an unknown name is a typo
+    or a forged door field, and must not open the site's open default to everyone enrolled.
+    """
+    policy = settings.doors.unconfigured
     return DoorRules(
         name=door,
         mode=mode,  # type: ignore[arg-type]
@@ -42,6 +50,7 @@ def default_rules(door: str, mode: str, settings: Settings) -> DoorRules:
         liveness="camera" if settings.liveness.enabled else "off",
         version=0,
         configured=False,
+        closed=policy == "closed" or (policy == "auto" and site_has_doors),
     )
 
 
@@ -83,7 +92,9 @@ class DoorPolicy:
             raise ValueError(f"door {door!r} is configured for {stored.mode}, not {mode}")
         self.store = store
         self.settings = settings
-        self.rules = stored or default_rules(door, mode, settings)
+        self.rules = stored or default_rules(
+            door, mode, settings, store is not None and bool(store.doors())
+        )
         self.zone = ZoneInfo(settings.doors.timezone)
 
     def threshold(self, vectors: int, embedder: str, model: Path | None) -> float:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from facegate import api
-from facegate.access import door_rules
+from facegate.access import default_rules, door_rules
 from facegate.cli_common import (
     EXIT_OK,
     ConfigOpt,
@@ -182,10 +182,13 @@ def doors_show(
         with gallery, store:
             rules = store.door(name)
             if rules is None:
-                raise UnknownDoorError(
-                    f"door {name!r} is not configured: it admits everyone enrolled under the "
-                    "global decide settings"
+                unconfigured = default_rules(name, "identify", settings, bool(store.doors()))
+                admits = (
+                    "refuses everyone (doors.unconfigured)"
+                    if unconfigured.closed
+                    else "admits everyone enrolled under the global decide settings"
                 )
+                raise UnknownDoorError(f"door {name!r} is not configured: it {admits}")
             info = api.describe_door(gallery, store, rules, settings)
         _emit(info) if as_json else _print_door(info)
         return EXIT_OK

@@ -665,6 +665,12 @@ class DoorsSettings(_Section):
         description="The site's time zone (IANA name, e.g. 'Europe/Berlin'): door schedules and "
         "validity dates are read in it.",
     )
+    unconfigured: Literal["auto", "open", "closed"] = Field(
+        "auto",
+        description="A door name nobody configured: 'open' admits everyone enrolled (global "
+        "threshold), 'closed' refuses everyone (reason unknown_door), 'auto' is open while the "
+        "site has no configured door and closed once it has one (a typo must not admit all).",
+    )
     low_far: float = Field(
         0.01,
         gt=0.0,

@@ -28,6 +28,7 @@ Reason = Literal[
     "expired",
     "not_yet_valid",
     "rate_limited",
+    "unknown_door",
 ]
 
 
@@ -97,12 +98,16 @@ def decide_access(
     with liveness 'required' refuses both False and None; 'camera' refuses only False (the
     unconfigured door: today's behaviour); 'off' ignores it. Nobody named: retry within
     retry_margin above the threshold, else unknown. Someone named: the door's rules decide.
+    A closed door (a name nobody configured, at a site that configures its doors) refuses
+    everyone: unknown_door.
     ask: when liveness refuses a face that matched someone and the evidence can still be
     completed by a motion the door asks for (a turn of the head), the answer is retry with the
     reason liveness_retry, not deny.
     """
     if rate_limited:
         return _deny("rate_limited")
+    if door.closed:
+        return _deny("unknown_door")
     if (door.liveness == "required" and live is not True) or (
         door.liveness == "camera" and live is False
     ):

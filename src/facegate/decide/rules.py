@@ -120,6 +120,7 @@ class DoorRules:
     liveness: Liveness = "required"
     version: int = 0
     configured: bool = True
+    closed: bool = False  # an unconfigured name where doors are configured: refuses everyone
 
     def __post_init__(self) -> None:
         if not DOOR_PATTERN.match(self.name):

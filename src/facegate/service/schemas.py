@@ -66,7 +66,8 @@ class Decision(BaseModel):
     decision: Literal["unlock", "retry", "deny"]
     reason: str = Field(
         description="Why: granted, unknown, retry, not_live, liveness_retry (the door asks for a "
-        "head turn), not_allowed, outside_schedule, expired, not_yet_valid, rate_limited."
+        "head turn), not_allowed, outside_schedule, expired, not_yet_valid, rate_limited, "
+        "unknown_door (a door name nobody configured, at a site with configured doors)."
     )
     attempt: int = Field(description="1, or the n-th try by this person at this door lately.")
     time: str
