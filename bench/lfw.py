@@ -1,10 +1,11 @@
 """LFW View 2 benchmark: the dlib baseline and facegate's default in one run.
 
 Prints a table (accuracy, std, TAR@FAR, no-face images, ms per image, ratio to the baseline)
-and writes JSON plus a ROC plot. `--sweep` adds the steps between baseline and default (the
-ONNX engine, YuNet with and without the dlib-like box), `--jitter` a jitter-10 step. Each
-detector runs once per image for all the embedders it is measured with; ms per image is the
-detection (load, detect, align) plus that embedder's time.
+and writes JSON plus a ROC plot: the baseline, mirror TTA on the YuNet chip, and the default
+(which adds a second chip at padding 0.3, `vision.tta_paddings`). `--sweep` adds the steps in
+between (the ONNX engine, YuNet with and without the dlib-like box), `--jitter` a jitter-10
+step. Each detector runs once per image for all the embedders it is measured with; ms per image
+is the detection (load, detect, align) plus that embedder's time.
 
     python bench/lfw.py [--workers 2] [--limit N] [--sweep] [--jitter]
 """
@@ -47,7 +48,8 @@ STEPS = [
     ("+ dlib ResNet on ONNX Runtime", "hog", "dlib-nomirror"),
     ("+ YuNet, its box squared (no mapping)", "yunet-raw", "dlib-nomirror"),
     ("+ YuNet, box mapped dlib-like", "yunet", "dlib-nomirror"),
-    ("facegate default (+ mirror TTA)", "yunet", "default"),
+    ("+ mirror TTA", "yunet", "dlib"),
+    ("facegate default (+ a chip at padding 0.3, mirrored too)", "yunet", "default"),
 ]
 JITTER_STEP = ("+ jitter 10", "yunet", "dlib-jitter10")
 
@@ -83,7 +85,7 @@ def main() -> None:
     if args.limit:
         pairs = pairs.head(args.limit)
     default = load_settings(environ={})
-    steps = STEPS if args.sweep else [STEPS[0], STEPS[-1]]
+    steps = STEPS if args.sweep else [STEPS[0], STEPS[-2], STEPS[-1]]
     if args.default_only:
         steps = [STEPS[-1]]
     if args.jitter:

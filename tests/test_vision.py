@@ -12,7 +12,9 @@ from facegate.errors import ManyFacesError, NoFaceError, PoorQualityError
 from facegate.media import load_image
 from facegate.settings import VisionSettings
 from facegate.vision import FacePipeline
+from facegate.vision.align import align_face, align_views
 from facegate.vision.detect import HogDetector, select_faces
+from facegate.vision.embedders import embed_views
 from facegate.vision.types import FaceBox
 
 
@@ -49,6 +51,28 @@ def test_mirror_tta_is_close_to_plain(faces: dict[str, list[Path]]) -> None:
     plain = FacePipeline(VisionSettings(tta_mirror=False, fallback_detectors=())).encode(image)[0]
     mirror = FacePipeline(VisionSettings(tta_mirror=True, fallback_detectors=())).encode(image)[0]
     assert 0.0 < np.linalg.norm(plain.embedding - mirror.embedding) < 0.2
+
+
+def test_padding_views_are_averaged_with_the_chip(
+    pipeline: FacePipeline, faces: dict[str, list[Path]]
+) -> None:
+    """tta_paddings: the chip at padding 0.3 is embedded with the main one and averaged."""
+    image = load_image(faces["Colin Powell"][0])
+    box = select_faces(pipeline.detector.detect(image), "largest", image.shape)[0]
+    chips, _ = align_views(image, box, 150, 0.25, (0.3,))
+    assert len(chips) == 2 and not np.array_equal(chips[0], chips[1])
+    assert np.array_equal(chips[0], align_face(image, box, 150, 0.25)[0])
+    parts = pipeline.embedder.embed(chips)
+    expected = (parts[0] + parts[1]) / np.linalg.norm(parts[0] + parts[1])
+    fused = embed_views(pipeline.embedder, [chips[0]], [chips[1:]])[0]
+    np.testing.assert_allclose(fused, expected, atol=1e-6)
+    assert pipeline.encode(image)[0].embedding == pytest.approx(fused, abs=1e-5)
+    plain = FacePipeline(
+        VisionSettings(fallback_detectors=(), tta_paddings=()), embedder=pipeline.embedder
+    )
+    alone = plain.encode(image)[0].embedding
+    np.testing.assert_allclose(alone, parts[0], atol=1e-6)
+    assert 0.005 < np.linalg.norm(alone - fused) < 0.1  # a second view, same vector space
 
 
 def test_no_face_gives_empty_list_and_enrollment_error(pipeline: FacePipeline) -> None:

@@ -17,8 +17,9 @@ from facegate.evaluate.pairs import PairSet
 from facegate.evaluate.runner import ImageEmbedding, PairsReport, score_pairs
 from facegate.media import load_image
 from facegate.settings import Settings
-from facegate.vision.align import align_face
+from facegate.vision.align import align_face, align_views
 from facegate.vision.detect import FacePolicy, build_detector, select_faces
+from facegate.vision.embedders import embed_views, view_paddings
 from facegate.vision.pose import estimate_yaw
 from facegate.vision.quality import measure_quality
 from facegate.vision.specs import build_embedder
@@ -77,7 +78,12 @@ class _Worker:
         vectors, costs = {}, {}
         for spec, embedder in self.embedders.items():
             begin = time.perf_counter()
-            vectors[spec] = embedder.embed([chip])[0]
+            extra = view_paddings(vision) if spec == "default" else ()
+            if extra:  # the extra views, aligned again: their whole cost is this spec's
+                views = align_views(image, boxes[0], vision.chip_size, vision.chip_padding, extra)
+                vectors[spec] = embed_views(embedder, [chip], [views[0][1:]])[0]
+            else:
+                vectors[spec] = embedder.embed([chip])[0]
             costs[spec] = time.perf_counter() - begin
         yaw = estimate_yaw(landmarks)
         return ImageFaces(path, boxes[0], quality, yaw, vectors, detect_seconds, costs)

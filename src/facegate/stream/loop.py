@@ -20,7 +20,8 @@ from facegate.stream.liveness import LivenessTrack
 from facegate.stream.select import BestFrames, frame_score
 from facegate.stream.tracker import Tracker
 from facegate.vision import FacePipeline
-from facegate.vision.align import align_face
+from facegate.vision.align import align_views
+from facegate.vision.embedders import embed_views, view_paddings
 from facegate.vision.quality import measure_quality
 from facegate.vision.types import FaceBox, FaceQuality
 
@@ -32,6 +33,7 @@ class Candidate:
     chip: np.ndarray
     box: FaceBox
     quality: FaceQuality
+    views: tuple[np.ndarray, ...] = ()  # the chip at vision.tta_paddings, embedded with it
 
 
 @dataclass
@@ -154,13 +156,17 @@ class AccessLoop:
             state = _TrackState(BestFrames(self.settings.select), time.monotonic(), liveness)
             self._tracks[track_id] = state
         vision = self.pipeline.settings
-        chip, landmarks = align_face(frame, box, vision.chip_size, vision.chip_padding)
+        chips, landmarks = align_views(
+            frame, box, vision.chip_size, vision.chip_padding, view_paddings(vision)
+        )
+        chip = chips[0]
         state.liveness.observe(frame, box, landmarks, timestamp)
         quality = measure_quality(chip, box)
         if quality.sharpness < self.settings.select.min_sharpness:
             return
         score = frame_score(quality, landmarks, box)
-        state.frames.add(Candidate(chip, box, quality), score, timestamp, box.width)
+        candidate = Candidate(chip, box, quality, tuple(chips[1:]))
+        state.frames.add(candidate, score, timestamp, box.width)
 
     def _finish_closed(self, timestamp: float) -> list[AccessEvent]:
         """Decide tracks that closed (person left) before their selector was ready."""
@@ -175,7 +181,8 @@ class AccessLoop:
     def _decide(self, track_id: int, state: _TrackState, timestamp: float) -> AccessEvent:
         """Embed a track's best frames, fuse their matches, log and return the decision."""
         best = state.frames.best()
-        vectors = self.pipeline.embedder.embed([c.chip for c in best])
+        chips, views = [c.chip for c in best], [c.views for c in best]
+        vectors = embed_views(self.pipeline.embedder, chips, views)
         self.stats.embedded += len(best)
         enrolled = self._embeddings()
         embedder = self.pipeline.embedder

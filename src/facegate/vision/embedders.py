@@ -7,6 +7,7 @@ vectors (model family a); (batch, 3, S, S) is a small CNN on the aligned chip (f
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -18,6 +19,27 @@ from facegate.vision.embed import DlibResnetEmbedder, normalize_rows
 from facegate.vision.types import Embedder
 
 CNN_CROP = 0.75  # the CNN sees the centre 75 % of the 150 px chip (the face, little background)
+
+
+def view_paddings(settings: VisionSettings) -> tuple[float, ...]:
+    """Return the extra chip paddings embedded with each face (the shipped dlib encoder only)."""
+    return settings.tta_paddings if settings.embedder == "dlib" else ()
+
+
+def embed_views(
+    embedder: Embedder, chips: Sequence[np.ndarray], views: Sequence[Sequence[np.ndarray]]
+) -> np.ndarray:
+    """Return one unit vector per chip: its embedding averaged with its views', in one batch."""
+    counts = [1 + len(v) for v in views] if views else [1] * len(chips)
+    batch = list(chips) + [view for face in views for view in face]
+    vectors = embedder.embed(batch)
+    if len(batch) == len(chips):
+        return vectors
+    extra = iter(range(len(chips), len(batch)))
+    fused = np.empty((len(chips), vectors.shape[1]), np.float32)
+    for row, count in enumerate(counts):
+        fused[row] = vectors[row] + sum(vectors[next(extra)] for _ in range(count - 1))
+    return normalize_rows(fused)
 
 
 def cnn_input(chips: list[np.ndarray] | np.ndarray, size: int) -> np.ndarray:

@@ -6,9 +6,9 @@ import numpy as np
 
 from facegate.errors import ManyFacesError, NoFaceError, PoorQualityError
 from facegate.settings import VisionSettings
-from facegate.vision.align import align_face
+from facegate.vision.align import align_views
 from facegate.vision.detect import FacePolicy, build_detector, select_faces
-from facegate.vision.embedders import build_embedder
+from facegate.vision.embedders import build_embedder, embed_views, view_paddings
 from facegate.vision.quality import measure_quality
 from facegate.vision.types import Detector, Embedder, FaceBox, FaceEncoding
 
@@ -42,27 +42,30 @@ class FacePipeline:
 
     def _aligned(
         self, image: np.ndarray, policy: FacePolicy | None
-    ) -> tuple[list[FaceBox], list[tuple[np.ndarray, np.ndarray]]]:
-        """Return the boxes the policy keeps and each one's (chip, landmarks)."""
+    ) -> tuple[list[FaceBox], list[tuple[list[np.ndarray], np.ndarray]]]:
+        """Return the boxes the policy keeps and each one's (chip and its views, landmarks)."""
         policy = policy or self.settings.multi_face
         boxes = select_faces(self.detector.detect(image), policy, image.shape)
+        vision = self.settings
         aligned = [
-            align_face(image, box, self.settings.chip_size, self.settings.chip_padding)
+            align_views(image, box, vision.chip_size, vision.chip_padding, view_paddings(vision))
             for box in boxes
         ]
         return boxes, aligned
 
     def align(self, image: np.ndarray, policy: FacePolicy | None = None) -> list[np.ndarray]:
         """Return the aligned chip of each face the policy keeps (no embedding)."""
-        return [chip for chip, _ in self._aligned(image, policy)[1]]
+        return [chips[0] for chips, _ in self._aligned(image, policy)[1]]
 
     def encode(self, image: np.ndarray, policy: FacePolicy | None = None) -> list[FaceEncoding]:
         """Return one FaceEncoding per face the policy keeps (empty list when none)."""
         boxes, aligned = self._aligned(image, policy)
-        vectors = self.embedder.embed([chip for chip, _ in aligned])
+        vectors = embed_views(
+            self.embedder, [chips[0] for chips, _ in aligned], [chips[1:] for chips, _ in aligned]
+        )
         return [
-            FaceEncoding(box, landmarks, measure_quality(chip, box), vector)
-            for box, (chip, landmarks), vector in zip(boxes, aligned, vectors, strict=True)
+            FaceEncoding(box, landmarks, measure_quality(chips[0], box), vector)
+            for box, (chips, landmarks), vector in zip(boxes, aligned, vectors, strict=True)
         ]
 
     def encode_for_enrollment(self, image: np.ndarray, name: str = "image") -> FaceEncoding:
