@@ -464,6 +464,12 @@ class LoopSettings(_Section):
         "frames already averages several views, and it halves the embedding cost (crowd video "
         "1080p: 26.5 instead of 22.0 frames/s, bench/loop.py).",
     )
+    tta_paddings: tuple[Annotated[float, Field(ge=0.0, le=1.0)], ...] = Field(
+        (),
+        max_length=4,
+        description="vision.tta_paddings for the loop's embeddings. None by default, for the "
+        "reason of tta_mirror: a track's fused best frames are already several views.",
+    )
     detect_every: int = Field(
         1,
         ge=1,

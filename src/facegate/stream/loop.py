@@ -63,6 +63,7 @@ def loop_pipeline(settings: Settings) -> FacePipeline:
             "fallback_detectors": (),
             "detect_max_side": settings.loop.detect_max_side,
             "tta_mirror": settings.loop.tta_mirror,
+            "tta_paddings": settings.loop.tta_paddings,
         }
     )
     return FacePipeline(vision)
