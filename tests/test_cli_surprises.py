@@ -28,6 +28,7 @@ from facegate.demo import make_views, write_views
 from facegate.gallery import SQLiteGallery
 from facegate.json_out import rounded
 from facegate.media import encode_jpeg
+from facegate.monitor.dashboard import render_dashboard
 from facegate.monitor.events import EventLog
 from facegate.serve_banner import serve_banner
 from facegate.service.keys import KeyStore
@@ -362,3 +363,59 @@ def test_serve_says_which_database_how_many_people_and_keys_and_wants_consent(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _decision(at: datetime, door: str, mode: str, threshold: float) -> AccessEvent:
+    """Return one unlock decision (verify decisions name their claim)."""
+    claimed = "ada" if mode == "verify" else None
+    face = {"face_px": 120, "sharpness": 100.0, "focus": 1.0, "brightness": 120.0}
+    return AccessEvent(
+        at.isoformat(), door, mode, 1, claimed, "unlock", "ada", 0.3, threshold, 5, face
+    )
+
+
+def test_dashboard_tells_too_few_values_from_no_shift_and_its_numbers_add_up(
+    tmp_path: Path,
+) -> None:
+    """Few values are 'not tested', not 'no shift'; doors' faces/h sum to the overall figure;
+    identify and verify thresholds are two labelled markers."""
+    now = datetime(2024, 5, 8, 12, tzinfo=UTC)
+    with EventLog(tmp_path / "events.db") as log:
+        for i in range(10):
+            at = now - timedelta(hours=2 + i)
+            log.append(_decision(at, "front", "identify", 0.356))
+            log.append(_decision(at, "lab", "verify", 0.42))
+        page = render_dashboard(log, load_settings(environ={}), now=now)
+    assert "No feature has shifted" not in page
+    assert "Not tested: too few values" in page and "too few values (20 recent, 0 reference" in page
+    overall = float(re.search(r"<b>([\d.]+)</b><span>faces per hour", page).group(1))
+    doors = [
+        float(v)
+        for v in re.findall(
+            r"<td>([\d.]+)</td></tr>", page.split('id="doors"')[1].split("</section>")[0]
+        )
+    ]
+    assert len(doors) == 2 and abs(sum(doors) - overall) <= 0.02 * overall, (doors, overall)
+    assert "identify threshold 0.356" in page and "verify threshold 0.420" in page
+    assert 'class="marker marker-2"' in page
+
+
+def test_report_refuses_an_unknown_door(tmp_path: Path) -> None:
+    """A typo in --door is refused (exit 2) naming the known doors; a known door renders."""
+    events = _events_db(tmp_path, 3)
+    typo = invoke("report", "--door", "frnt", "--events", events, "--out", tmp_path / "d.html")
+    assert typo.exit_code == 2 and "door 'frnt' has no events" in typo.output
+    assert "known doors: front" in typo.output and not (tmp_path / "d.html").exists()
+    known = invoke("report", "--door", "front", "--events", events, "--out", tmp_path / "d.html")
+    assert known.exit_code == 0, known.output
+    assert "facegate: door front" in (tmp_path / "d.html").read_text()
+
+
+def test_people_remove_refuses_a_missing_events_file(tmp_path: Path, hopper_gallery: Path) -> None:
+    """A typo in --events must not tombstone an empty new file while the real log keeps names."""
+    typo = tmp_path / "evnts.db"
+    result = invoke("people", "remove", "Grace Hopper", "--db", hopper_gallery, "--events", typo)
+    assert result.exit_code == 2 and f"no event log at {typo}" in result.output
+    assert not typo.exists()
+    with SQLiteGallery(hopper_gallery, read_only=True) as gallery:
+        assert [p.name for p in gallery.people()] == ["Grace Hopper"]

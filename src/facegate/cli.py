@@ -35,6 +35,7 @@ from facegate.cli_help import TidyGroup, register_version
 from facegate.cli_models import models_app
 from facegate.consent import NO_CONSENT_NOTE, consent_note
 from facegate.db_url import is_postgres_url
+from facegate.errors import UnknownDoorError
 from facegate.settings import Settings
 from facegate.stores import access_store_of, event_log_of, open_event_log, open_key_store
 
@@ -162,7 +163,9 @@ def people_remove(
         settings = _settings(config)
         with (
             api.open_gallery(_existing(db, settings), settings) as gallery,
-            open_event_log(events, settings) if events else event_log_of(gallery, settings) as log,
+            open_event_log(_existing(events, settings, "event log"), settings)
+            if events
+            else event_log_of(gallery, settings) as log,
         ):
             person = api.remove_person(gallery, name, log)
         if as_json:
@@ -610,7 +613,13 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
         "dashboard.html"
     ),
-    door: Annotated[str | None, typer.Option(help="One door (default: all, then each).")] = None,
+    door: Annotated[
+        str | None,
+        typer.Option(
+            help="One door (default: all, then each); a door with no events that is not "
+            "configured is refused (exit 2)."
+        ),
+    ] = None,
     since: Annotated[
         str | None,
         typer.Option(help="Start of the range, ISO 8601 (default: dashboard.range_hours ago)."),
@@ -641,6 +650,12 @@ def report(
         path = _events_path(events, db, settings)
         with open_event_log(path, settings) as log:
             policies = _door_policies(db, settings)
+            known = sorted({*log.doors(), *(str(p["name"]) for p in policies)})
+            if door is not None and door not in known:
+                raise UnknownDoorError(
+                    f"door {door!r} has no events in {path} and is not configured "
+                    f"(known doors: {', '.join(known) or 'none'})"
+                )
             page = render_dashboard(log, settings, now=end, door=door, policies=policies)
         out.write_text(page, encoding="utf-8")
         if as_json:
