@@ -103,7 +103,10 @@ def enroll(
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Enroll a person from one or more photos: all are stored or none."""
+    """Enroll a person from one or more photos: all are stored or none.
+
+    A new person needs --consent TEXT or --no-consent-note; --add keeps the earlier note.
+    """
 
     def body() -> int:
         settings = _settings(config, embedder)
@@ -544,7 +547,10 @@ def run(
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Watch a door: gate -> faces -> best frames -> decision, one per approaching person."""
+    """Watch a door: gate -> faces -> best frames -> decision, one per approaching person.
+
+    Says what it watches, keeps a status line on a terminal, ends with elapsed time and fps.
+    """
     from facegate.access_event import AccessEvent
     from facegate.door import run_door
     from facegate.run_status import RunStatus
@@ -813,8 +819,7 @@ def serve(
 ) -> None:
     """Run the HTTP API (FastAPI under uvicorn); OpenAPI docs at /docs.
 
-    At start it prints the gallery it serves (created when missing), its people count and the
-    API keys (or how to create the first).
+    At start it prints the gallery (created when missing), its people and its API keys.
     """
     import os
 

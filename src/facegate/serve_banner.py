@@ -25,9 +25,9 @@ def serve_banner(settings: Settings, db: str | Path | None) -> list[str]:
         lines.append(f"facegate serve: {len(active)} API key(s) in {_name(paths.keys)}: {names}")
     else:
         lines.append(
-            f"facegate serve: no API key in {_name(paths.keys)} yet, so every route but /healthz "
-            "and /metrics answers 401; create one with: facegate keys create --name admin "
-            f"--scope admin --db {_name(paths.keys)}"
+            f"facegate serve: no API key in {_name(paths.keys)} yet, so every route that needs "
+            "one answers 401; create one with: facegate keys create --name admin --scope admin "
+            f"--db {_name(paths.keys)}"
         )
     return lines
 
