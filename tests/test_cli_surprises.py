@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import typer
 from service_server import _wait_until_up, free_port
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from facegate import __version__, api
 from facegate.access_event import AccessEvent
@@ -39,7 +39,7 @@ from facegate.stream.subjects import SUBJECTS
 runner = CliRunner()
 
 
-def invoke(*args: str | Path, env: dict[str, str] | None = None):
+def invoke(*args: str | Path, env: dict[str, str] | None = None) -> Result:
     """Run the facegate app in this process with FACEGATE_DB unset unless env sets it."""
     return runner.invoke(app, [str(a) for a in args], env={"FACEGATE_DB": None, **(env or {})})
 
@@ -197,7 +197,7 @@ def test_a_read_command_refuses_a_missing_db_naming_it(tmp_path: Path, command: 
     assert sorted(tmp_path.iterdir()) == [image]
 
 
-def _hopper() -> tuple:
+def _hopper() -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """Return Grace Hopper's photo and head region."""
     loader, region = SUBJECTS["Grace Hopper"]
     return loader(), region
