@@ -55,7 +55,7 @@ def site(server: Server, faces: dict[str, list[Path]]) -> Server:
         for name, group in (("Colin Powell", "staff"), ("Serena Williams", "visitors")):
             created = admin.post(
                 "/v1/people",
-                data={"name": name, "group": [group]},
+                data={"name": name, "group": [group], "consent": "test: LFW photo"},
                 files=[("images", image_part(faces[name][0]))],
             )
             assert created.status_code == 201, created.text
@@ -63,7 +63,7 @@ def site(server: Server, faces: dict[str, list[Path]]) -> Server:
         assert door.status_code == 200, door.text
         bad = admin.post(
             "/v1/people",
-            data={"name": "Colin Powell\u200b"},
+            data={"name": "Colin Powell\u200b", "consent": "t"},
             files=[("images", image_part(faces["Colin Powell"][1]))],
         )
         assert bad.status_code == 422 and "invisible" in bad.json()["message"]
@@ -202,7 +202,7 @@ def test_removing_a_person_leaves_no_name_in_any_database_file(site: Server, fac
         assert hall.status_code == 200, hall.text
         created = admin.post(
             "/v1/people",
-            data={"name": name},
+            data={"name": name, "consent": "test: LFW photo"},
             files=[("images", image_part(faces["Colin Powell"][2]))],
         )
         person_id = created.json()["person"]["id"]

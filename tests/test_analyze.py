@@ -91,9 +91,9 @@ def test_analyze_finds_the_injected_errors_and_slices_them(analyzed: tuple) -> N
     slices = {s["tag"]: s for s in report["slices"]}
     assert slices["human: glasses"]["pairs"] >= 2
     errors, pairs = report["errors"], report["pairs"]
-    for s in report["slices"]:
-        assert s["share_of_errors"] == pytest.approx(s["errors"] / errors, abs=1e-5)
-        assert s["share_of_pairs"] == pytest.approx(s["pairs"] / pairs, abs=1e-5)
+    for s in report["slices"]:  # --json prints shares to 4 decimals
+        assert s["share_of_errors"] == pytest.approx(s["errors"] / errors, abs=5e-5)
+        assert s["share_of_pairs"] == pytest.approx(s["pairs"] / pairs, abs=5e-5)
         expected = s["errors"] - s["pairs"] * errors / pairs
         assert s["excess_errors"] == pytest.approx(expected, abs=0.01)
     # every image has exactly one blur bin, and a pair has two images: each pair (and each

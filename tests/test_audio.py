@@ -212,7 +212,10 @@ def run_door(wake_wav: Path, tmp_path: Path) -> tuple[list[dict], str]:
     """Run a door on a small 6 s video (10 fps, paced) gated only by the wake phrase."""
     import cv2
 
+    from facegate.gallery import SQLiteGallery
+
     tmp_path.mkdir()
+    SQLiteGallery(tmp_path / "door.db").close()  # `run --source` refuses a missing gallery
     video = tmp_path / "door.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (160, 120))
     rng = np.random.default_rng(0)

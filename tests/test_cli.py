@@ -13,6 +13,8 @@ import pytest
 
 from facegate.media import encode_jpeg, load_image
 
+NOTE = ("--consent", "test: LFW photo")
+
 
 def facegate(*args: str | Path, db: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
@@ -39,7 +41,9 @@ def enrolled(tmp_path: Path, faces: dict[str, list[Path]]) -> Path:
     )
     assert powell.returncode == 0, powell.stderr
     assert lines(powell)[0]["enrolled"]["embeddings"] == 3
-    serena = facegate("enroll", "Serena Williams", *faces["Serena Williams"][:2], db=db)
+    serena = facegate(
+        "enroll", "--no-consent-note", "Serena Williams", *faces["Serena Williams"][:2], db=db
+    )
     assert serena.returncode == 0, serena.stderr
     return db
 
@@ -103,10 +107,11 @@ def test_bad_inputs_exit_2_and_leave_gallery_unchanged(
         )
     )
     cases = [
-        (("enroll", "George W Bush", faces["George W Bush"][0], text), "not an image"),
-        (("enroll", "George W Bush", faces["George W Bush"][0], blank), "no face"),
-        (("enroll", "George W Bush", two), "2 faces"),
-        (("enroll", "Colin Powell", faces["Colin Powell"][3]), "already enrolled"),
+        (("enroll", "George W Bush", faces["George W Bush"][0], text, *NOTE), "not an image"),
+        (("enroll", "George W Bush", faces["George W Bush"][0], blank, *NOTE), "no face"),
+        (("enroll", "George W Bush", two, *NOTE), "2 faces"),
+        (("enroll", "Colin Powell", faces["Colin Powell"][3], *NOTE), "already enrolled"),
+        (("enroll", "George W Bush", faces["George W Bush"][0]), "consent note is required"),
         (("verify", "Nobody", faces["Colin Powell"][3]), "not enrolled"),
         (("identify", blank), "no face"),
         (("identify", tmp_path / "missing.jpg"), "cannot read"),
@@ -206,7 +211,7 @@ def test_two_enroll_processes_at_once(tmp_path: Path, faces: dict[str, list[Path
     env = dict(os.environ, FACEGATE_DB=str(db))
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "facegate", "enroll", name, *faces[name][:2]],
+            [sys.executable, "-m", "facegate", "enroll", name, *faces[name][:2], *NOTE],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -227,7 +232,7 @@ def test_two_enroll_processes_at_once(tmp_path: Path, faces: dict[str, list[Path
 def test_read_only_gallery_file(enrolled: Path, faces: dict[str, list[Path]]) -> None:
     enrolled.chmod(0o444)
     try:
-        result = facegate("enroll", "George W Bush", faces["George W Bush"][0], db=enrolled)
+        result = facegate("enroll", "George W Bush", faces["George W Bush"][0], *NOTE, db=enrolled)
         assert result.returncode == 2 and "read-only" in result.stderr
         assert facegate("identify", faces["Colin Powell"][3], db=enrolled).returncode == 0
     finally:

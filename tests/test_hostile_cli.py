@@ -17,6 +17,12 @@ from facegate.media import encode_jpeg
 from facegate.monitor.events import EventLog
 
 
+def empty_gallery(folder: Path) -> Path:
+    """Create an empty gallery file (read commands refuse a missing one) and return it."""
+    SQLiteGallery(folder / "g.db").close()
+    return folder / "g.db"
+
+
 def _record() -> EmbeddingRecord:
     """Return one stored-embedding record (a fixed unit vector)."""
     return EmbeddingRecord(np.ones(128, np.float32) / np.sqrt(128), "m", "a.jpg", 90, 50.0, 120.0)
@@ -37,7 +43,7 @@ def test_thresholds_must_be_finite_and_in_range(
 ) -> None:
     """A threshold that would admit anyone is refused with exit 2, naming the key."""
     monkeypatch.setenv(variable, value)
-    result = facegate("people", "list", db=tmp_path / "g.db")
+    result = facegate("people", "list", db=empty_gallery(tmp_path))
     key = variable.removeprefix("FACEGATE_").lower().replace("__", ".")
     assert result.returncode == 2 and key in result.stderr, result.stderr
 
@@ -46,7 +52,7 @@ def test_unknown_settings_keys_and_sections_are_named(tmp_path: Path) -> None:
     """A typo in the TOML file is refused naming the key and the section."""
     config = tmp_path / "f.toml"
     config.write_text("[decide]\nthreshhold = 0.3\n[doorz]\nx = 1\n")
-    result = facegate("people", "list", "--config", config, db=tmp_path / "g.db")
+    result = facegate("people", "list", "--config", config, db=empty_gallery(tmp_path))
     assert result.returncode == 2
     assert "decide.threshhold: unknown key" in result.stderr and "doorz" in result.stderr
 
@@ -56,7 +62,7 @@ def test_images_must_be_regular_files(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.jpg"
     os.mkfifo(fifo)
     for path in (tmp_path, fifo, Path("/dev/zero")):
-        result = facegate("identify", path, db=tmp_path / "g.db")
+        result = facegate("identify", path, db=empty_gallery(tmp_path))
         assert result.returncode == 2, (path, result.stderr)
         assert "regular file" in result.stderr and "Traceback" not in result.stderr
 
@@ -68,7 +74,7 @@ def test_an_image_over_the_byte_limit_is_refused(
     image = tmp_path / "big.jpg"
     image.write_bytes(encode_jpeg(np.zeros((64, 64, 3), np.uint8)) + b"\0" * 5000)
     monkeypatch.setenv("FACEGATE_MEDIA__MAX_BYTES", "2000")
-    result = facegate("identify", image, db=tmp_path / "g.db")
+    result = facegate("identify", image, db=empty_gallery(tmp_path))
     assert result.returncode == 2 and "limit is 2000" in result.stderr
 
 
@@ -79,7 +85,7 @@ def test_names_with_invisible_characters_or_too_long_are_refused(tmp_path: Path,
     """The CLI refuses such names before any face work (exit 2), as the HTTP limits do."""
     image = tmp_path / "a.jpg"
     image.write_bytes(encode_jpeg(np.zeros((64, 64, 3), np.uint8)))
-    result = facegate("enroll", name, image, db=tmp_path / "g.db")
+    result = facegate("enroll", name, image, "--consent", "t", db=empty_gallery(tmp_path))
     assert result.returncode == 2 and "name" in result.stderr, result.stderr
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from json_receiver import JsonReceiver
 
+from facegate.gallery import SQLiteGallery
 from facegate.stream.scene import SceneSegment, demo_scene, write_video
 from facegate.stream.sources import SceneSource
 
@@ -30,6 +31,12 @@ def run(*args: str | Path, db: Path | None = None) -> subprocess.CompletedProces
         env=env,
         timeout=600,
     )
+
+
+def empty_gallery(path: Path) -> Path:
+    """Create an empty gallery file (`run --source` refuses a missing one) and return it."""
+    SQLiteGallery(path).close()
+    return path
 
 
 def decisions(result: subprocess.CompletedProcess[str]) -> list[dict]:
@@ -105,14 +112,15 @@ def test_crowd_video_unlocks_no_stranger(crowd_video: Path, tmp_path: Path) -> N
 
 
 def test_crowd_video_stops_at_max_seconds(crowd_video: Path, tmp_path: Path) -> None:
-    result = run("--source", crowd_video, "--max-seconds", "1", db=tmp_path / "g.db")
+    db = empty_gallery(tmp_path / "g.db")
+    result = run("--source", crowd_video, "--max-seconds", "1", db=db)
     assert result.returncode == 0, result.stderr
     frames = int(result.stderr.split("facegate: ")[1].split(" frames")[0])
     assert 25 <= frames <= 28  # 1 s of a 25 fps video, not its 105 frames
 
 
 def test_bad_source_exits_2(tmp_path: Path) -> None:
-    result = run("--source", tmp_path / "missing.mp4", db=tmp_path / "g.db")
+    result = run("--source", tmp_path / "missing.mp4", db=empty_gallery(tmp_path / "g.db"))
     assert result.returncode == 2 and "missing.mp4" in result.stderr
 
 
@@ -124,7 +132,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_every_decision(tmp_path: Path) -> None:
     assert enrolled.returncode == 0, enrolled.stderr
     env = {**os.environ, "FACEGATE_DB": str(db)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "facegate", "run", "--json", "--realtime"],
+        [sys.executable, "-m", "facegate", "run", "--json", "--realtime", "--events", str(db)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

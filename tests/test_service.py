@@ -171,12 +171,14 @@ def test_enroll_verify_identify_and_events(server: Server, faces: dict[str, list
         assert created.json()["person"]["embeddings"] == 2
         assert created.json()["person"]["consent"] == "badge photo, signed"
         again = enroll.post(
-            "/v1/people", data={"name": "Colin Powell"}, files=[("images", image_part(powell[2]))]
+            "/v1/people",
+            data={"name": "Colin Powell", "consent": "t"},
+            files=[("images", image_part(powell[2]))],
         )
         assert again.status_code == 409 and again.json()["error"] == "person_exists"
         added = enroll.post(
             "/v1/people",
-            data={"name": "Serena Williams"},
+            data={"name": "Serena Williams", "no_consent_note": "true"},
             files=[("images", image_part(serena[0]))],
         )
         assert added.status_code == 201
@@ -265,7 +267,7 @@ def test_concurrent_requests_are_all_answered_correctly(
             if name not in {p["name"] for p in admin.get("/v1/people").json()["people"]}:
                 response = admin.post(
                     "/v1/people",
-                    data={"name": name},
+                    data={"name": name, "consent": "test: LFW photo"},
                     files=[("images", image_part(faces[name][0]))],
                 )
                 assert response.status_code == 201

@@ -22,7 +22,7 @@ def test_a_large_blank_image_is_answered_quickly_while_another_identify_is_serve
     with running_server(tmp_path, config) as server, server.client("admin") as admin:
         enrolled = admin.post(
             "/v1/people",
-            data={"name": "Colin Powell"},
+            data={"name": "Colin Powell", "consent": "test: LFW photo"},
             files=[("images", image_part(faces["Colin Powell"][0]))],
         )
         assert enrolled.status_code == 201, enrolled.text

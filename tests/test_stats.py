@@ -103,7 +103,7 @@ def test_distance_histogram_splits_accepted_from_the_rest() -> None:
     assert len(hist.edges) == 13 and hist.edges[0] == 0.0 and hist.edges[-1] == 1.2
     assert sum(hist.accepted) == 1 and sum(hist.rejected) == 3
     assert hist.rejected[-1] == 1  # 5.0 lands in the last bin
-    assert hist.threshold == 0.42
+    assert hist.thresholds == {"identify": 0.42}
 
 
 def test_per_door_stats_from_the_log(tmp_path: Path) -> None:

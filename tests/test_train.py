@@ -227,7 +227,7 @@ def test_cli_trains_then_enrolls_and_identifies_with_the_onnx_head(
     db = str(tmp_path / "gallery.db")
     powell = [str(p) for p in faces["Colin Powell"][:3]]
     enrolled = runner.invoke(
-        app, ["enroll", "Colin Powell", *powell, "--db", db, "--embedder", spec]
+        app, ["enroll", "Colin Powell", *powell, "--db", db, "--embedder", spec, "--consent", "t"]
     )
     assert enrolled.exit_code == 0, enrolled.output
     probe = str(faces["Colin Powell"][3])
@@ -262,7 +262,9 @@ def test_cli_trains_a_cnn_and_runs_it_as_the_embedder(
     spec = f"onnx:{out / 'cnn.onnx'}"
     db = str(tmp_path / "gallery.db")
     photo = str(faces["Colin Powell"][0])
-    enrolled = runner.invoke(app, ["enroll", "Colin Powell", photo, "--db", db, "--embedder", spec])
+    enrolled = runner.invoke(
+        app, ["enroll", "Colin Powell", photo, "--db", db, "--embedder", spec, "--consent", "t"]
+    )
     assert enrolled.exit_code == 0, enrolled.output
     verify = ["verify", "Colin Powell", photo, "--db", db, "--embedder", spec, "--json"]
     same = runner.invoke(app, verify)

@@ -46,6 +46,7 @@ class AccessEvent:
     reason: str | None = None
     policy_version: int | None = None
     prompt: str | None = None  # what the door should ask of the person (a liveness retry)
+    video_s: float | None = None  # position in a video file or the demo scene (not logged)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

@@ -25,19 +25,24 @@ from facegate.cli_common import (
     EmbedderOpt,
     JsonOpt,
     _emit,
+    _existing,
     _run,
     _settings,
     console,
 )
 from facegate.cli_doors import doors_app, people_set
+from facegate.cli_help import TidyGroup, register_version
 from facegate.cli_models import models_app
+from facegate.consent import NO_CONSENT_NOTE, consent_note
 from facegate.db_url import is_postgres_url
+from facegate.errors import UnknownDoorError
 from facegate.settings import Settings
 from facegate.stores import access_store_of, event_log_of, open_event_log, open_key_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from facegate.actions.outputs import Dispatcher
     from facegate.monitor.events import EventLog
     from facegate.stream.loop import AccessLoop
     from facegate.watch import AlarmRun
@@ -47,6 +52,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=TidyGroup,
 )
 people_app = typer.Typer(
     help="List enrolled people, set their groups and dates, or remove them.", no_args_is_help=True
@@ -61,6 +67,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
 app.add_typer(doors_app, name="doors")
 people_app.command("set")(people_set)
+register_version(app)
 
 
 @app.command()
@@ -68,8 +75,26 @@ def enroll(
     name: Annotated[str, typer.Argument(help="The person's name (unique).")],
     images: Annotated[list[Path], typer.Argument(help="One or more photos of the person.")],
     as_json: JsonOpt = False,
-    consent: Annotated[str, typer.Option(help="Consent note stored with the enrollment.")] = "",
-    add: Annotated[bool, typer.Option("--add", help="Add images to an enrolled person.")] = False,
+    consent: Annotated[
+        str,
+        typer.Option(
+            help="Consent note stored with the enrollment (who agreed, to what); required for a "
+            "new person unless --no-consent-note."
+        ),
+    ] = "",
+    no_consent_note: Annotated[
+        bool,
+        typer.Option(
+            "--no-consent-note",
+            help=f"Record {NO_CONSENT_NOTE!r} instead of a note.",
+        ),
+    ] = False,
+    add: Annotated[
+        bool,
+        typer.Option(
+            "--add", help="Add images to an enrolled person (no note needed: the earlier stays)."
+        ),
+    ] = False,
     group: Annotated[
         list[str] | None,
         typer.Option("--group", help="A group the person joins (repeatable; see `doors add`)."),
@@ -78,13 +103,17 @@ def enroll(
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Enroll a person from one or more photos: all are stored or none."""
+    """Enroll a person from one or more photos: all are stored or none.
+
+    A new person needs --consent TEXT or --no-consent-note; --add keeps the earlier note.
+    """
 
     def body() -> int:
         settings = _settings(config, embedder)
+        note = consent_note(consent, no_consent_note, add, ("--consent", "--no-consent-note"))
         with api.open_gallery(db, settings) as gallery, access_store_of(gallery, settings) as store:
             person = api.enroll(
-                gallery, name, images, consent, add, settings, groups=group or (), store=store
+                gallery, name, images, note, add, settings, groups=group or (), store=store
             )
         if as_json:
             _emit({"enrolled": person.as_dict(), "images": len(images)})
@@ -103,8 +132,9 @@ def people_list(as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = 
     """List enrolled people."""
 
     def body() -> int:
-        with api.open_gallery(db, _settings(config)) as gallery:
-            people = gallery.people()
+        settings = _settings(config)
+        with api.open_gallery(_existing(db, settings), settings) as gallery:
+            people, where = gallery.people(), gallery.path
         if as_json:
             for person in people:
                 _emit(person.as_dict())
@@ -112,6 +142,7 @@ def people_list(as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = 
         table = Table("id", "name", "embeddings", "enrolled", "consent")
         for p in people:
             table.add_row(str(p.id), p.name, str(p.embeddings), p.created_at, p.consent or "")
+        console.print(f"gallery {where}: {len(people)} people", highlight=False)
         console.print(table if people else "no one is enrolled")
         return EXIT_OK
 
@@ -134,8 +165,10 @@ def people_remove(
     def body() -> int:
         settings = _settings(config)
         with (
-            api.open_gallery(db, settings) as gallery,
-            open_event_log(events, settings) if events else event_log_of(gallery, settings) as log,
+            api.open_gallery(_existing(db, settings), settings) as gallery,
+            open_event_log(_existing(events, settings, "event log"), settings)
+            if events
+            else event_log_of(gallery, settings) as log,
         ):
             person = api.remove_person(gallery, name, log)
         if as_json:
@@ -161,7 +194,10 @@ def _door_check(
     as_json: bool, settings: Settings, db: str | None, door: str, image: Path, claim: str | None
 ) -> int:
     """Run one door check (verify when a claim is given, else identify) and print it."""
-    with api.open_gallery(db, settings) as gallery, access_store_of(gallery, settings) as store:
+    with (
+        api.open_gallery(_existing(db, settings), settings) as gallery,
+        access_store_of(gallery, settings) as store,
+    ):
         if claim is None:
             check = api.check_identify(gallery, store, door, image, settings)
         else:
@@ -194,7 +230,7 @@ def verify(
         settings = _settings(config, embedder)
         if door is not None:
             return _door_check(as_json, settings, db, door, image, name)
-        with api.open_gallery(db, settings) as gallery:
+        with api.open_gallery(_existing(db, settings), settings) as gallery:
             result = api.verify(gallery, name, image, settings)
         if as_json:
             _emit(result.as_dict())
@@ -229,7 +265,7 @@ def identify(
             if all_faces:
                 raise ValueError("--door checks the largest face; leave out --all-faces")
             return _door_check(as_json, settings, db, door, image, None)
-        with api.open_gallery(db, settings) as gallery:
+        with api.open_gallery(_existing(db, settings), settings) as gallery:
             results = api.identify(gallery, image, settings, "all" if all_faces else None)
         for result in results:
             if as_json:
@@ -458,7 +494,10 @@ def demo(
 def run(
     source: Annotated[
         str | None,
-        typer.Option(help="Webcam index, video file or RTSP/HTTP URL (default: the demo scene)."),
+        typer.Option(
+            help="Webcam index, video file or RTSP/HTTP URL (default: the demo scene, on a "
+            "temporary gallery and event log whatever --db says)."
+        ),
     ] = None,
     door: Annotated[
         str | None, typer.Option(help="Door name (default: settings loop.door).")
@@ -508,11 +547,19 @@ def run(
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Watch a door: gate -> faces -> best frames -> decision, one per approaching person."""
+    """Watch a door: gate -> faces -> best frames -> decision, one per approaching person.
+
+    Says what it watches, keeps a status line on a terminal, ends with elapsed time and fps.
+    """
     from facegate.access_event import AccessEvent
     from facegate.door import run_door
+    from facegate.run_status import RunStatus
+
+    on_terminal = not as_json and sys.stdout.isatty() and sys.stderr.isatty()
+    status = RunStatus(source, Console(stderr=True), live_line=on_terminal)
 
     def show(event: AccessEvent) -> None:
+        status.count(event)
         if as_json:
             _emit(event.as_dict())
             return
@@ -521,8 +568,9 @@ def run(
         who = f"not live ({reason})" if replay else event.person or "unknown"
         distance = "-" if event.distance is None else f"{event.distance:.3f}"
         prompt = f' - asks "{event.prompt}"' if event.prompt else ""
-        console.print(
-            f"{event.time} door {event.door} track {event.track}: [bold]{event.decision}[/] "
+        at = "" if event.video_s is None else f" (video {event.video_s:.2f} s)"
+        (status.console if on_terminal else console).print(  # above the status line
+            f"{event.time}{at} door {event.door} track {event.track}: [bold]{event.decision}[/] "
             f"({event.reason}) {who} (distance {distance}, {event.frames_used} frames, "
             f"{event.latency_ms:.0f} ms){prompt}"
         )
@@ -536,16 +584,21 @@ def run(
         outputs = (webhook or (), mqtt, command)
         phrase = wake_on
 
-        def listen(loop: AccessLoop, log: EventLog) -> Callable[[], None]:
-            """Start the wake-phrase listener in front of the loop; return its stop."""
-            return start_wake(loop, str(phrase), wake_source, settings, log.path, as_json).stop
+        def attach(loop: AccessLoop, log: EventLog) -> Callable[[], None]:
+            """Say what the door watches, start the status line and the wake phrase listener."""
+            stops = [status.start(loop)]
+            if phrase is not None:
+                wake = start_wake(loop, phrase, wake_source, settings, log.path, as_json)
+                stops.append(wake.stop)
 
-        attach = listen if phrase is not None else None
+            def stop() -> None:
+                for each in reversed(stops):
+                    each()
+
+            return stop
+
         stats = run_door(settings, source, db, events, outputs, show, max_seconds, realtime, attach)
-        Console(stderr=True).print(
-            f"facegate: {stats.frames} frames, {stats.gated} past the gate, "
-            f"{stats.embedded} faces embedded, {stats.decisions} decisions"
-        )
+        status.console.print(status.summary(stats), highlight=False, soft_wrap=True)
         return EXIT_OK
 
     _run(as_json, body)
@@ -557,8 +610,8 @@ EventsOpt = Annotated[
 
 
 def _events_path(events: Path | None, db: str | None, settings: Settings) -> str | Path:
-    """Return the event log file: --events, else the gallery's file (--db, settings, default)."""
-    return events or db or settings.db or api.default_db_path()
+    """Return the event log file: --events, else the gallery's file; refuse a missing one."""
+    return _existing(events or db, settings, "event log")
 
 
 @app.command()
@@ -566,7 +619,13 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
         "dashboard.html"
     ),
-    door: Annotated[str | None, typer.Option(help="One door (default: all, then each).")] = None,
+    door: Annotated[
+        str | None,
+        typer.Option(
+            help="One door (default: all, then each); a door with no events that is not "
+            "configured is refused (exit 2)."
+        ),
+    ] = None,
     since: Annotated[
         str | None,
         typer.Option(help="Start of the range, ISO 8601 (default: dashboard.range_hours ago)."),
@@ -597,6 +656,12 @@ def report(
         path = _events_path(events, db, settings)
         with open_event_log(path, settings) as log:
             policies = _door_policies(db, settings)
+            known = sorted({*log.doors(), *(str(p["name"]) for p in policies)})
+            if door is not None and door not in known:
+                raise UnknownDoorError(
+                    f"door {door!r} has no events in {path} and is not configured "
+                    f"(known doors: {', '.join(known) or 'none'})"
+                )
             page = render_dashboard(log, settings, now=end, door=door, policies=policies)
         out.write_text(page, encoding="utf-8")
         if as_json:
@@ -620,13 +685,35 @@ def _door_policies(db: str | None, settings: Settings) -> list[dict[str, object]
         return [api.describe_door(gallery, store, r, settings) for r in store.doors()]
 
 
+NO_BOUNDS = (
+    "no alarm bounds are configured, so nothing was checked: set [alarms.max] / [alarms.min] "
+    "in the settings file (e.g. unknown_rate = 0.2) or FACEGATE_ALARMS__MAX__UNKNOWN_RATE=0.2"
+)
+
+
+def _alarm_dispatcher(settings: Settings) -> Dispatcher:
+    """Return the alarm outputs for a command that prints each notice itself (so no log line)."""
+    from facegate.actions import build_alarm_dispatcher
+
+    return build_alarm_dispatcher(
+        settings.alarms.model_copy(update={"log": False}), settings.actions
+    )
+
+
 def _print_alarm_run(run: AlarmRun, as_json: bool, show_checks: bool) -> None:
     """Print what one alarm check sent (and, with show_checks, every bound's value)."""
     if as_json:
         for notice, results in run.sent:
             _emit({**notice.as_dict(), "outputs": [r.__dict__ for r in results]})
         if show_checks:
-            _emit({"time": run.time.isoformat(), "checks": [c.as_dict() for c in run.checks]})
+            checks = [c.as_dict() for c in run.checks]
+            _emit(
+                {
+                    "time": run.time.isoformat(),
+                    "checks": checks,
+                    **({} if checks else {"note": NO_BOUNDS}),
+                }
+            )
         return
     for notice, results in run.sent:
         failed = [r.name for r in results if not r.ok]
@@ -638,7 +725,7 @@ def _print_alarm_run(run: AlarmRun, as_json: bool, show_checks: bool) -> None:
             value = "-" if c.value is None else f"{c.value:.4g}"
             status = "BREACHED" if c.breached else ("no data" if c.value is None else "ok")
             table.add_row(c.metric, c.scope, f"{c.bound} {c.limit:g}", value, status)
-        console.print(table if run.checks else "no alarm bounds are set ([alarms.max] / .min)")
+        console.print(table if run.checks else NO_BOUNDS, markup=False, highlight=False)
 
 
 @alarms_app.command("check")
@@ -653,14 +740,13 @@ def alarms_check(
 ) -> None:
     """Check every alarm bound once: print and send what fires or recovers, then each bound."""
     from facegate.access_event import to_utc
-    from facegate.actions import build_alarm_dispatcher
     from facegate.monitor.alarms import AlarmState
     from facegate.monitor.events import EventLog
     from facegate.watch import run_alarm_check
 
     def body() -> int:
         settings = _settings(config)
-        dispatcher = build_alarm_dispatcher(settings.alarms, settings.actions)
+        dispatcher = _alarm_dispatcher(settings)
         path = _events_path(events, db, settings)
         with EventLog(path) as log, AlarmState(path) as state:
             run = run_alarm_check(log, state, settings, dispatcher, to_utc(at) if at else None)
@@ -677,18 +763,22 @@ def alarms_watch(
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Check the alarm bounds every alarms.interval_seconds until Ctrl-C; print what fires."""
+    """Check the alarm bounds every alarms.interval_seconds until Ctrl-C; print what fires.
+
+    Without any bound configured it refuses (exit 2): there would be nothing to watch.
+    """
     import threading
 
-    from facegate.actions import build_alarm_dispatcher
     from facegate.monitor.alarms import AlarmState
     from facegate.monitor.events import EventLog
     from facegate.watch import watch_alarms
 
     def body() -> int:
         settings = _settings(config)
-        dispatcher = build_alarm_dispatcher(settings.alarms, settings.actions)
         path = _events_path(events, db, settings)
+        if not settings.alarms.max and not settings.alarms.min:
+            raise ValueError(NO_BOUNDS.replace("nothing was checked", "there is nothing to watch"))
+        dispatcher = _alarm_dispatcher(settings)
         stop = threading.Event()
         with EventLog(path) as log, AlarmState(path) as state:
             try:
@@ -727,7 +817,10 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Run the HTTP API (FastAPI under uvicorn); OpenAPI docs at /docs."""
+    """Run the HTTP API (FastAPI under uvicorn); OpenAPI docs at /docs.
+
+    At start it prints the gallery (created when missing), its people and its API keys.
+    """
     import os
 
     import uvicorn
@@ -736,8 +829,12 @@ def serve(
     from facegate.service.factory import FACTORY, warm
 
     def body() -> int:
+        from facegate.serve_banner import serve_banner
+
         settings = _settings(config)
         count = workers or settings.scale.workers
+        for line in serve_banner(settings, db):  # opens (creates) the gallery: fails here, once
+            Console(stderr=True).print(line, markup=False, highlight=False, soft_wrap=True)
         where = {
             "host": host or settings.service.host,
             "port": settings.service.port if port is None else port,
@@ -749,8 +846,6 @@ def serve(
             warm(settings)
             uvicorn.run(service, **where)
             return EXIT_OK
-        with api.open_gallery(db, settings):  # fail here, once, on a bad database
-            pass
         os.environ.update({"FACEGATE_DB": str(db or settings.db or api.default_db_path())})
         if config is not None:
             os.environ["FACEGATE_CONFIG"] = str(config)
@@ -798,7 +893,9 @@ def keys_list(as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = No
     """List API keys (never their tokens)."""
 
     def body() -> int:
-        with open_key_store(_key_store_path(db, config), _settings(config)) as store:
+        settings = _settings(config)
+        target = _existing(_key_store_path(db, config), settings, "key store")
+        with open_key_store(target, settings) as store:
             keys = store.keys()
         if as_json:
             for key in keys:
@@ -823,7 +920,9 @@ def keys_revoke(
     """Revoke an API key: it stops working at once."""
 
     def body() -> int:
-        with open_key_store(_key_store_path(db, config), _settings(config)) as store:
+        settings = _settings(config)
+        target = _existing(_key_store_path(db, config), settings, "key store")
+        with open_key_store(target, settings) as store:
             key = store.revoke(key_id)
         if as_json:
             _emit({"revoked": key.as_dict()})
@@ -848,7 +947,7 @@ def train(
         ),
     ] = "head",
     loss: Annotated[str, typer.Option(help="triplet (semi-hard, FaceNet) or arcface.")] = "triplet",
-    epochs: Annotated[int, typer.Option(min=1)] = 20,
+    epochs: Annotated[int, typer.Option(min=1, help="Passes over the training people.")] = 20,
     augment: Annotated[
         str,
         typer.Option(
@@ -864,7 +963,9 @@ def train(
         int, typer.Option(min=16, help="cnn: input side in pixels (a multiple of 8).")
     ] = 64,
     width: Annotated[int, typer.Option(min=4, help="cnn: channels of the first stage.")] = 16,
-    learning_rate: Annotated[float, typer.Option(min=0.0)] = 1e-3,
+    learning_rate: Annotated[
+        float, typer.Option(min=0.0, help="Adam learning rate of the head or CNN.")
+    ] = 1e-3,
     device: Annotated[
         str, typer.Option(help="auto (a CUDA GPU when torch finds one, else the CPU), cpu, cuda.")
     ] = "auto",
@@ -878,7 +979,12 @@ def train(
         Path | None,
         typer.Option(help="LFW View 2 people.txt: train without the people of --test-fold."),
     ] = None,
-    test_fold: Annotated[int | None, typer.Option(min=0, max=9)] = None,
+    test_fold: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=9, help="LFW View 2 fold (0-9) whose people --people-folds leaves out."
+        ),
+    ] = None,
     dev_fraction: Annotated[
         float,
         typer.Option(
@@ -888,7 +994,9 @@ def train(
             "model's own 1:N impostor table (MODEL.impostor.json).",
         ),
     ] = 0.1,
-    seed: int = 0,
+    seed: Annotated[
+        int, typer.Option(help="Seed for the split, sampling and initial weights.")
+    ] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Train an embedder by metric learning (a head or a small CNN) and export it to ONNX."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ import typer
 from rich.console import Console
 
 from facegate.errors import FacegateError
+from facegate.json_out import dumps
 from facegate.settings import Settings, load_settings
 
 EXIT_OK, EXIT_REJECTED, EXIT_BAD_INPUT = 0, 1, 2
@@ -42,8 +42,8 @@ EmbedderOpt = Annotated[
 
 
 def _emit(obj: dict[str, object]) -> None:
-    """Print one JSON object on its own line."""
-    sys.stdout.write(json.dumps(obj, default=str) + "\n")
+    """Print one JSON object on its own line, floats rounded (facegate.json_out)."""
+    sys.stdout.write(dumps(obj) + "\n")
     sys.stdout.flush()
 
 
@@ -58,6 +58,14 @@ def _run(as_json: bool, body: Callable[[], int]) -> None:
         sys.stderr.write(f"facegate: error: {reason}\n")
         raise typer.Exit(EXIT_BAD_INPUT) from None
     raise typer.Exit(code)
+
+
+def _existing(target: str | Path | None, settings: Settings, what: str = "gallery") -> str | Path:
+    """Return the database a read command uses (given, settings.db, default); refuse if missing."""
+    from facegate.api import default_db_path
+    from facegate.db_exists import require_database
+
+    return require_database(target or settings.db or default_db_path(), settings, what)
 
 
 def _settings(config: Path | None, embedder: str | None = None) -> Settings:

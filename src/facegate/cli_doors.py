@@ -16,6 +16,7 @@ from facegate.cli_common import (
     DbOpt,
     JsonOpt,
     _emit,
+    _existing,
     _run,
     _settings,
     console,
@@ -95,9 +96,11 @@ def _print_door(info: dict[str, object]) -> None:
     )
 
 
-def _stores(db: str | None, settings: Settings) -> tuple[Gallery, AccessStore]:
-    """Return the gallery and the access store beside it."""
-    gallery = api.open_gallery(db, settings)
+def _stores(
+    db: str | None, settings: Settings, create: bool = False
+) -> tuple[Gallery, AccessStore]:
+    """Return the gallery and the access store beside it (a missing one refused unless create)."""
+    gallery = api.open_gallery(db if create else _existing(db, settings), settings)
     return gallery, access_store_of(gallery, settings)
 
 
@@ -128,7 +131,7 @@ def doors_add(
             schedule,
             liveness,
         )
-        gallery, store = _stores(db, settings)
+        gallery, store = _stores(db, settings, create=True)
         with gallery, store:
             info = api.describe_door(gallery, store, store.add_door(rules), settings)
         _emit(info) if as_json else _print_door(info)

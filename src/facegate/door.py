@@ -13,13 +13,14 @@ from pathlib import Path
 from facegate.access_event import AccessEvent
 from facegate.actions import build_dispatcher
 from facegate.actions.outputs import Dispatcher
-from facegate.api import open_gallery
+from facegate.api import default_db_path, open_gallery
+from facegate.db_exists import require_database
 from facegate.demo import enroll_scene_people
 from facegate.monitor.events import EventLog
 from facegate.settings import Settings
 from facegate.stores import access_store_of, event_log_of, open_event_log
 from facegate.stream.loop import AccessLoop, LoopStats
-from facegate.stream.sources import FrameSource, open_source
+from facegate.stream.sources import FrameSource, open_source, parse_spec
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,15 @@ class EventSink:
         self.dispatcher = dispatcher
         self.attempt_window_s = attempt_window_s
         self.on_event = on_event
+        self.position: float | None = None  # the video position of the frame being processed
         self._queue: queue.Queue[AccessEvent | None] = queue.Queue()
         self._worker = threading.Thread(target=self._drain, name="facegate-outputs", daemon=True)
         self._worker.start()
 
     def __call__(self, event: AccessEvent) -> None:
         """Record one decision: attempt number, event log, printout, then the outputs."""
+        if self.position is not None:
+            event = replace(event, video_s=self.position)
         key = event.person or event.claimed
         if key is not None:
             attempt = self.events.attempt_number(event.door, key, event.time, self.attempt_window_s)
@@ -52,6 +56,10 @@ class EventSink:
         if self.on_event is not None:
             self.on_event(event)
         self._queue.put(event)
+
+    def at_position(self, seconds: float) -> None:
+        """Note the video position of the frame the loop is about to process."""
+        self.position = seconds
 
     def _drain(self) -> None:
         """Send queued events to the outputs until told to stop."""
@@ -65,8 +73,16 @@ class EventSink:
         self._worker.join()
 
 
-def run_loop(source: FrameSource, loop: AccessLoop, max_seconds: float | None = None) -> LoopStats:
-    """Feed every frame of the source to the loop until it ends, max_seconds, or Ctrl-C."""
+def run_loop(
+    source: FrameSource,
+    loop: AccessLoop,
+    max_seconds: float | None = None,
+    on_frame: Callable[[float], None] | None = None,
+) -> LoopStats:
+    """Feed every frame of the source to the loop until it ends, max_seconds, or Ctrl-C.
+
+    on_frame: called with each frame's timestamp before the loop sees it.
+    """
     last = 0.0
     start: float | None = None
     try:
@@ -74,6 +90,8 @@ def run_loop(source: FrameSource, loop: AccessLoop, max_seconds: float | None = 
             start = timestamp if start is None else start
             if max_seconds is not None and timestamp - start > max_seconds:
                 break
+            if on_frame is not None:
+                on_frame(timestamp)
             loop.process(frame, timestamp)
             last = timestamp
     except KeyboardInterrupt:
@@ -82,6 +100,11 @@ def run_loop(source: FrameSource, loop: AccessLoop, max_seconds: float | None = 
         loop.flush(last)
         source.close()
     return loop.stats
+
+
+def is_live(source: str | None) -> bool:
+    """Return True for a camera or stream (no video position), False for a file or the scene."""
+    return source is not None and parse_spec(source)[1]
 
 
 def run_door(
@@ -98,18 +121,21 @@ def run_door(
     """Run one door: gallery, access rules, event log, outputs, source -> loop; return stats.
 
     outputs: (webhook URLs, MQTT URL, command) beside the settings' own. Without a source the
-    demo scene plays against a temporary gallery of its people (unless a gallery is named).
+    demo scene plays against a temporary gallery and event log of its own people, whatever
+    --db / FACEGATE_DB / settings.db name (an explicit events file is still written). With a
+    source the gallery must exist: a door never watches a typo's empty gallery.
     attach: called with the loop and its event log before the first frame (e.g. the wake
     phrase listener); the function it returns is called when the door stops.
     """
     webhooks, mqtt, command = outputs
     dispatcher = build_dispatcher(settings.actions, webhooks, mqtt, command)
     with tempfile.TemporaryDirectory(prefix="facegate-run-") as tmp:
-        gallery_path = db or settings.db
-        if source is None and gallery_path is None:
-            gallery_path = Path(tmp) / "demo.db"
+        if source is None:
+            gallery_path: str | Path = Path(tmp) / "demo.db"
+        else:
+            gallery_path = require_database(db or settings.db or default_db_path(), settings)
         with open_gallery(gallery_path, settings) as gallery:
-            if source is None and not gallery.people():
+            if source is None:
                 enroll_scene_people(gallery, Path(tmp), settings)
             with (
                 open_event_log(events, settings)
@@ -124,7 +150,8 @@ def run_door(
                     loop = AccessLoop(settings, gallery, sink, access=rules)
                     if attach is not None:
                         detach = attach(loop, log)
-                    return run_loop(frames, loop, max_seconds)
+                    position = None if is_live(source) else sink.at_position
+                    return run_loop(frames, loop, max_seconds, position)
                 finally:
                     if detach is not None:
                         detach()

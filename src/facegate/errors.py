@@ -127,3 +127,9 @@ class UnknownDoorError(GalleryError):
     """No door of that name is configured."""
 
     code = "unknown_door"
+
+
+class MissingDatabaseError(FacegateError):
+    """A command that only reads was given a database that does not exist."""
+
+    code = "no_database"

@@ -631,7 +631,11 @@ class AlarmsSettings(_Section):
         "<prefix>/alarm/<scope>/<metric> and the retained .../state (ON / OFF).",
     )
     command: str | None = Field(None, description="Command run per alarm and recovery.")
-    log: bool = Field(True, description="Write each alarm and recovery as a log line.")
+    log: bool = Field(
+        True,
+        description="Write each alarm and recovery as a log line (the `alarms` commands print "
+        "each one themselves instead, so it is not shown twice).",
+    )
 
     @field_validator("max", "min")
     @classmethod
@@ -999,6 +1003,17 @@ class TriggerTrainSettings(_Section):
     threads: int = Field(1, ge=1, description="torch CPU threads while training.")
 
 
+class CliSettings(_Section):
+    """How the `facegate` command reports to the operator at a terminal."""
+
+    status_refresh_per_second: float = Field(
+        4.0,
+        gt=0.0,
+        le=30.0,
+        description="Redraws per second of `facegate run`'s live status line (a terminal only).",
+    )
+
+
 class Settings(_Section):
     """All of facegate's settings."""
 
@@ -1022,6 +1037,7 @@ class Settings(_Section):
     scale: ScaleSettings = ScaleSettings()
     audio: AudioSettings = AudioSettings()
     trigger_train: TriggerTrainSettings = TriggerTrainSettings()
+    cli: CliSettings = CliSettings()
     db: str | None = Field(
         None,
         description="Gallery database: a SQLite file path or a postgresql:// URL "

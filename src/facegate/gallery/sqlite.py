@@ -60,7 +60,8 @@ CREATE INDEX IF NOT EXISTS enrollments_person ON enrollments(person_id);
 PEOPLE_SQL = (
     "SELECT p.id, p.name, p.created_at,"
     " (SELECT COUNT(*) FROM embeddings e WHERE e.person_id = p.id),"
-    " (SELECT consent FROM enrollments n WHERE n.person_id = p.id ORDER BY n.id DESC LIMIT 1)"
+    " (SELECT consent FROM enrollments n WHERE n.person_id = p.id AND n.consent <> ''"
+    "  ORDER BY n.id DESC LIMIT 1)"
     " FROM people p"
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -39,6 +40,7 @@ svg text{font-size:10px;fill:#5f6b7a}
 svg .grid{stroke:#e6e8eb}
 svg .line{fill:none;stroke-width:2}
 svg .marker{stroke:#1d1d1f;stroke-dasharray:4 3}
+svg .marker-2{stroke:#8e24aa;stroke-dasharray:1 3;stroke-width:2}
 .legend{font-size:12px;color:#5f6b7a}
 .key{margin-right:12px}
 .key i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
@@ -63,6 +65,13 @@ def _num(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _per_hour(value: float) -> str:
+    """Return a rate per hour with two significant digits below 10, so doors add up."""
+    if value <= 0 or value >= 10:
+        return _num(value)
+    return f"{value:.{min(4, 1 - math.floor(math.log10(value)))}f}"
+
+
 def _cards(summary: Summary) -> str:
     """Return the headline numbers of a summary as cards."""
     items = [
@@ -74,7 +83,7 @@ def _cards(summary: Summary) -> str:
         ("re-authentications", _pct(summary.reauth_rate)),
         ("latency p50", f"{_num(summary.latency_p50_ms)} ms"),
         ("latency p95", f"{_num(summary.latency_p95_ms)} ms"),
-        ("faces per hour", _num(summary.faces_per_hour, 1)),
+        ("faces per hour", _per_hour(summary.faces_per_hour)),
     ]
     cards = "".join(f'<div class="card"><b>{v}</b><span>{k}</span></div>' for k, v in items)
     return f'<div class="cards">{cards}</div>'
@@ -107,8 +116,7 @@ def _charts(stats: DoorStats) -> str:
         "Distance: accepted vs not accepted",
         hist.edges,
         {"accepted": hist.accepted, "rejected / unknown / retry": hist.rejected},
-        marker=hist.threshold,
-        marker_label="threshold",
+        markers=[(f"{mode} threshold {t:.3f}", t) for mode, t in hist.thresholds.items()],
     )
     return f'<div class="charts">{rates}{latency}{faces}{distances}</div>'
 
@@ -127,7 +135,7 @@ def _door_table(stats: Sequence[DoorStats]) -> str:
             f"<td>{m.events}</td><td>{_pct(m.accept_rate)}</td><td>{_pct(m.reject_rate)}</td>"
             f"<td>{_pct(m.unknown_rate)}</td><td>{_pct(m.retry_rate)}</td>"
             f"<td>{_pct(m.reauth_rate)}</td><td>{_num(m.latency_p50_ms)}</td>"
-            f"<td>{_num(m.latency_p95_ms)}</td><td>{_num(m.faces_per_hour, 1)}</td></tr>"
+            f"<td>{_num(m.latency_p95_ms)}</td><td>{_per_hour(m.faces_per_hour)}</td></tr>"
         )
     return f"<table>{head}{''.join(rows)}</table>"
 
@@ -161,11 +169,21 @@ def drift_panel(report: DriftReport, settings: Settings) -> str:
     """Return the drift section: the table of statistics and the per-feature histograms."""
     limits = settings.drift
     flagged = report.flagged
-    verdict = (
-        f'<p class="flag">Shifted: {escape(", ".join(flagged))}</p>'
-        if flagged
-        else '<p class="ok">No feature has shifted.</p>'
-    )
+    untested = [f.feature for f in report.features if f.psi is None]
+    if flagged:
+        verdict = f'<p class="flag">Shifted: {escape(", ".join(flagged))}</p>'
+    elif untested and len(untested) == len(report.features):
+        verdict = (
+            '<p class="muted">Not tested: too few values in the windows '
+            f"(needs {limits.min_samples} in each), so no shift can be told.</p>"
+        )
+    elif untested:
+        verdict = (
+            '<p class="ok">No tested feature has shifted; too few values to test '
+            f"{escape(', '.join(untested))}.</p>"
+        )
+    else:
+        verdict = '<p class="ok">No feature has shifted.</p>'
     head = (
         "<tr><th>feature</th><th>reference n</th><th>reference median</th><th>recent n</th>"
         "<th>recent median</th><th>PSI</th><th>KS D</th><th>KS p</th><th>status</th></tr>"

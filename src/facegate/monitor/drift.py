@@ -86,7 +86,10 @@ def compare_feature(
     medians = {"reference_median": _median(reference), "recent_median": _median(recent)}
     sizes = {"reference_n": int(reference.size), "recent_n": int(recent.size)}
     if min(reference.size, recent.size) < settings.min_samples:
-        reason = f"too few values (needs {settings.min_samples} in each window)"
+        reason = (
+            f"too few values ({recent.size} recent, {reference.size} reference; "
+            f"needs {settings.min_samples} in each window)"
+        )
         return FeatureDrift(
             feature, **sizes, **medians, psi=None, ks=None, ks_p=None, flagged=False, reason=reason
         )

@@ -110,12 +110,15 @@ def buckets(
 
 @dataclass(frozen=True)
 class DistanceHistogram:
-    """Distances of accepted and of not accepted (rejected, unknown, retry) decisions."""
+    """Distances of accepted and of not accepted (rejected, unknown, retry) decisions.
+
+    thresholds: the median threshold of each mode present (identify and verify differ).
+    """
 
     edges: list[float]
     accepted: list[int]
     rejected: list[int]
-    threshold: float | None
+    thresholds: dict[str, float]
 
     def as_dict(self) -> dict[str, Any]:
         """Return the histogram as a JSON-ready dict."""
@@ -129,12 +132,16 @@ def distance_histogram(table: EventTable, bins: int) -> DistanceHistogram:
     clipped = np.clip(table.distance, DISTANCE_RANGE[0], DISTANCE_RANGE[1] - 1e-9)
     accepted = known & (table.outcome == "accept")
     counts = [np.histogram(clipped[mask], edges)[0] for mask in (accepted, known & ~accepted)]
-    threshold = float(np.median(table.threshold)) if len(table) else None
+    thresholds = {
+        mode: float(np.median(table.threshold[table.mode == mode]))
+        for mode in ("identify", "verify")
+        if np.any(table.mode == mode)
+    }
     return DistanceHistogram(
         edges=[round(float(e), 4) for e in edges],
         accepted=[int(c) for c in counts[0]],
         rejected=[int(c) for c in counts[1]],
-        threshold=threshold,
+        thresholds=thresholds,
     )
 
 

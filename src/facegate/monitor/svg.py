@@ -107,10 +107,13 @@ def histogram_chart(
     title: str,
     edges: Sequence[float],
     series: Mapping[str, Sequence[float]],
-    marker: float | None = None,
-    marker_label: str = "",
+    markers: Sequence[tuple[str, float]] = (),
 ) -> str:
-    """Return an SVG of overlaid histograms over the same bins, with an optional vertical marker."""
+    """Return an SVG of overlaid histograms over the same bins, with labelled vertical markers.
+
+    Each marker has its own dash style (class marker, marker-2, ...) and label row, so two
+    markers at nearby values stay apart.
+    """
     y_max = _nice_max(max((v for values in series.values() for v in values), default=0.0))
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     lo, hi = edges[0], edges[-1]
@@ -129,10 +132,13 @@ def histogram_chart(
                 f'<rect x="{x0:.1f}" y="{TOP + inner_h - h:.1f}" width="{max(x1 - x0 - 1, 1):.1f}" '
                 f'height="{h:.1f}" fill="{color}" fill-opacity="0.45" stroke="{color}"/>'
             )
-    if marker is not None and lo <= marker <= hi:
-        x = LEFT + inner_w * (marker - lo) / span
+    for k, (label, value) in enumerate(markers):
+        if not lo <= value <= hi:
+            continue
+        x = LEFT + inner_w * (value - lo) / span
+        style = "marker" if k == 0 else f"marker marker-{k + 1}"
         body.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + inner_h}" class="marker"/>'
-            f'<text x="{x + 3:.1f}" y="{TOP + 10}">{escape(marker_label)}</text>'
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + inner_h}" class="{style}"/>'
+            f'<text x="{x + 3:.1f}" y="{TOP + 10 + 12 * k}">{escape(label)}</text>'
         )
     return _svg(body, title, list(series))

@@ -54,6 +54,7 @@ class EventTable:
     sharpness: np.ndarray
     focus: np.ndarray
     face_px: np.ndarray
+    mode: np.ndarray  # identify (1:N) or verify (1:1): their thresholds differ
 
     @classmethod
     def from_events(cls, events: Sequence[AccessEvent]) -> EventTable:
@@ -71,6 +72,7 @@ class EventTable:
             distance=np.array([_number(e.distance) for e in events], dtype=np.float64),
             threshold=np.array([e.threshold for e in events], dtype=np.float64),
             **quality,
+            mode=np.array([e.mode for e in events], dtype=object),
         )
 
     def __len__(self) -> int:

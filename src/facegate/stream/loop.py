@@ -95,6 +95,11 @@ class AccessLoop:
         self._door_at = -float("inf")
         self._asked: tuple[str, float] | None = None  # the motion asked for, and until when
 
+    @property
+    def open_tracks(self) -> int:
+        """Return how many tracks are followed and not yet decided."""
+        return len(self._tracks)
+
     def _embeddings(self) -> EmbeddingSet:
         """Return the gallery's vectors, reloaded every gallery_refresh_seconds."""
         if time.monotonic() - self._loaded_at > self.settings.loop.gallery_refresh_seconds:

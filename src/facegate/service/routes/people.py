@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 
 from facegate import api
+from facegate.consent import ConsentRequiredError, consent_note
 from facegate.service.auth import require_scope
 from facegate.service.checks import read_image, relabelled
 from facegate.service.errors import ApiError
@@ -28,7 +29,17 @@ def enroll_person(
     images: Annotated[
         list[UploadFile], File(min_length=1, description="One or more photos, one face each.")
     ],
-    consent: Annotated[str, Form(max_length=2000, description="Consent note stored.")] = "",
+    consent: Annotated[
+        str,
+        Form(
+            max_length=2000,
+            description="Consent note stored (who agreed, to what); required for a new person "
+            "unless no_consent_note.",
+        ),
+    ] = "",
+    no_consent_note: Annotated[
+        bool, Form(description="Record that the site keeps consent elsewhere (no note).")
+    ] = False,
     add: Annotated[bool, Form(description="Add the images to an enrolled person.")] = False,
     group: Annotated[
         list[str] | None,
@@ -37,6 +48,10 @@ def enroll_person(
 ) -> Enrolled:
     """Enroll a person from photos (all stored or none); 409 if the name is taken."""
     resources: Resources = request.app.state.resources
+    try:
+        note = consent_note(consent, no_consent_note, add, ("consent", "no_consent_note"))
+    except ConsentRequiredError as exc:
+        raise ApiError(422, exc.code, str(exc)) from None
     limit = resources.settings.service.max_images
     if len(images) > limit:
         raise ApiError(413, "too_many_images", f"{len(images)} images, at most {limit} per request")
@@ -47,7 +62,7 @@ def enroll_person(
                 resources.gallery(),
                 name,
                 arrays,
-                consent,
+                note,
                 add,
                 resources.settings,
                 groups=group or (),
