@@ -30,6 +30,7 @@ from facegate.cli_common import (
     console,
 )
 from facegate.cli_doors import doors_app, people_set
+from facegate.cli_edge import KeyOpt, ServerOpt, edge_door
 from facegate.cli_models import models_app
 from facegate.db_url import is_postgres_url
 from facegate.settings import Settings
@@ -504,6 +505,8 @@ def run(
     wake_source: Annotated[
         str, typer.Option(help="Audio for --wake-on: MIC, a WAV file (played in real time) or -.")
     ] = "MIC",
+    server: ServerOpt = None,
+    key: KeyOpt = None,
     db: DbOpt = None,
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
@@ -541,7 +544,15 @@ def run(
             return start_wake(loop, str(phrase), wake_source, settings, log.path, as_json).stop
 
         attach = listen if phrase is not None else None
-        stats = run_door(settings, source, db, events, outputs, show, max_seconds, realtime, attach)
+        if server is not None:
+            local = (db, events, phrase)
+            stats = edge_door(
+                settings, source, server, key, local, outputs, show, max_seconds, realtime
+            )
+        else:
+            stats = run_door(
+                settings, source, db, events, outputs, show, max_seconds, realtime, attach
+            )
         Console(stderr=True).print(
             f"facegate: {stats.frames} frames, {stats.gated} past the gate, "
             f"{stats.embedded} faces embedded, {stats.decisions} decisions"

@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -772,6 +773,49 @@ class ScaleSettings(_Section):
     )
 
 
+class EdgeSettings(_Section):
+    """A door that sends templates to a central service (`run --server`), and that centre."""
+
+    timeout_seconds: float = Field(
+        3.0,
+        gt=0.0,
+        le=60.0,
+        description="How long a door waits for the centre's answer; past it (or on a refused "
+        "connection or a 5xx) the centre counts as unreachable and the door denies.",
+    )
+    retry_seconds: float = Field(
+        2.0,
+        gt=0.0,
+        description="How often a door retries delivering its queued (offline) events.",
+    )
+    outbox: str | None = Field(
+        None,
+        description="The door's SQLite outbox of undelivered events (default: edge-outbox.db "
+        "in the user data dir).",
+    )
+    key: SecretStr | None = Field(
+        None,
+        description="The door-scope API key `run --server` sends (set it as FACEGATE_EDGE__KEY "
+        "rather than --key, which `ps` shows to every user of the machine).",
+    )
+    unit_tolerance: float = Field(
+        1e-3,
+        gt=0.0,
+        le=0.1,
+        description="Centre: a template's Euclidean norm must be within this of 1.",
+    )
+    max_age_seconds: float = Field(
+        7 * 86400.0,
+        gt=0.0,
+        description="Centre: a queued event older than this (by the door's clock) is refused.",
+    )
+    max_skew_seconds: float = Field(
+        300.0,
+        ge=0.0,
+        description="Centre: a door's event time may lie at most this far in the future.",
+    )
+
+
 class AudioSettings(_Section):
     """The wake-phrase cascade: audio input, voice activity, the trigger model (see audio/)."""
 
@@ -1000,6 +1044,7 @@ class Settings(_Section):
     postgres: PostgresSettings = PostgresSettings()
     ann: AnnSettings = AnnSettings()
     scale: ScaleSettings = ScaleSettings()
+    edge: EdgeSettings = EdgeSettings()
     audio: AudioSettings = AudioSettings()
     trigger_train: TriggerTrainSettings = TriggerTrainSettings()
     db: str | None = Field(

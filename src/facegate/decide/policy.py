@@ -28,6 +28,8 @@ Reason = Literal[
     "expired",
     "not_yet_valid",
     "rate_limited",
+    "centre_unreachable",
+    "centre_refused",
 ]
 
 
@@ -116,6 +118,11 @@ def decide_access(
     if reason != "granted":
         return AccessDecision("deny", reason, match.person)
     return AccessDecision("unlock", "granted", match.person)
+
+
+def centre_unreachable() -> AccessDecision:
+    """Return an edge door's decision when the centre cannot be asked: deny (fail closed)."""
+    return _deny("centre_unreachable")
 
 
 def door_threshold(door: DoorRules, vectors: int, tail: ImpostorTail, cap: float) -> float:

@@ -13,7 +13,7 @@ from facegate.service.errors import install_error_handlers
 from facegate.service.limits import BodyLimitMiddleware
 from facegate.service.metrics import MetricsMiddleware, ServiceMetrics
 from facegate.service.resources import Resources, ServicePaths
-from facegate.service.routes import door_rules, doors, events, ops, people
+from facegate.service.routes import door_rules, doors, events, ops, people, templates
 from facegate.settings import Settings
 
 DESCRIPTION = """Face-recognition access control over HTTP.
@@ -53,7 +53,7 @@ def create_app(settings: Settings, db_path: str | Path | None = None) -> FastAPI
     app.state.resources = resources
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (people, doors, door_rules, events, ops):
+    for module in (people, doors, door_rules, events, ops, templates):
         app.include_router(module.router)
     app.include_router(dashboard_routes.router, dependencies=[Depends(require_scope("read"))])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.service.max_upload_bytes)
