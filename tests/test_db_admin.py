@@ -101,12 +101,12 @@ def test_upgrade_creates_every_table_set(tmp_path: Path, postgres) -> None:
         ("gallery", 0, 1),
         ("access", 0, 1),
         ("events", 0, 3),
-        ("keys", 0, 1),
+        ("keys", 0, 2),
     ]
     code, out = facegate("db", "upgrade", url, "--json")
-    assert [json.loads(line)["before"] for line in out.splitlines()] == [1, 1, 3, 1]
+    assert [json.loads(line)["before"] for line in out.splitlines()] == [1, 1, 3, 2]
     code, out = facegate("db", "upgrade", "--db", str(tmp_path / "s.db"), "--json")
-    assert code == 0 and [json.loads(line)["after"] for line in out.splitlines()] == [1, 1, 2, 1]
+    assert code == 0 and [json.loads(line)["after"] for line in out.splitlines()] == [1, 1, 2, 2]
 
 
 def test_a_later_migration_is_applied_only_by_upgrade(postgres) -> None:

@@ -785,6 +785,14 @@ def keys_create(
         list[str],
         typer.Option("--scope", help="admin, enroll, door or read (repeatable)."),
     ],
+    door: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--door",
+            help="Bind a door-scope key to this door (repeatable): checks at other doors get "
+            "403 and an alarm. Without --door the key may check any door.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -793,11 +801,12 @@ def keys_create(
 
     def body() -> int:
         with open_key_store(_key_store_path(db, config), _settings(config)) as store:
-            key, token = store.create(name, scope)
+            key, token = store.create(name, scope, door or ())
         if as_json:
             _emit({"key": key.as_dict(), "token": token})
         else:
-            console.print(f"key {key.id} ({key.name}, scopes {' '.join(key.scopes)}):")
+            bound = f", doors {' '.join(key.doors)}" if key.doors else ""
+            console.print(f"key {key.id} ({key.name}, scopes {' '.join(key.scopes)}{bound}):")
             sys.stdout.write(token + "\n")
         return EXIT_OK
 
@@ -815,9 +824,12 @@ def keys_list(as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = No
             for key in keys:
                 _emit(key.as_dict())
             return EXIT_OK
-        table = Table("id", "name", "scopes", "created", "revoked")
+        table = Table("id", "name", "scopes", "doors", "created", "revoked")
         for k in keys:
-            table.add_row(str(k.id), k.name, " ".join(k.scopes), k.created_at, k.revoked_at or "")
+            doors = " ".join(k.doors) or "any"
+            table.add_row(
+                str(k.id), k.name, " ".join(k.scopes), doors, k.created_at, k.revoked_at or ""
+            )
         console.print(table if keys else "no API keys")
         return EXIT_OK
 

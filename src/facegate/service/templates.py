@@ -25,6 +25,7 @@ from facegate.access_event import AccessEvent, now_iso, to_utc
 from facegate.decide.match import identify_embedding
 from facegate.decide.policy import Match
 from facegate.service.checks import _rate_limited, _subjects
+from facegate.service.door_binding import require_door
 from facegate.service.errors import ApiError
 from facegate.service.keys import ApiKey
 from facegate.service.rate_limit import RateLimited
@@ -151,6 +152,7 @@ def _store(resources: Resources, event: AccessEvent, key: str) -> tuple[AccessEv
 def decide_template(resources: Resources, key: ApiKey, body: TemplateIn) -> TemplateDecision:
     """Decide (or, for a queued event, record) one door template; a replay answers the first."""
     started = time.perf_counter()
+    require_door(resources, key, body.door)
     detail = key.grants("read")
     earlier = resources.events().logged(body.event_key, body.door)
     if earlier is not None:
