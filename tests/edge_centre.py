@@ -14,8 +14,11 @@ from service_server import TEST_CONFIG, _wait_until_up, free_port
 class Centre:
     """`facegate serve` over one gallery file on one port: start, kill -9, start again."""
 
-    def __init__(self, root: Path, db: str | Path, config: str = TEST_CONFIG) -> None:
+    def __init__(
+        self, root: Path, db: str | Path, config: str = TEST_CONFIG, workers: int = 1
+    ) -> None:
         self.root = root
+        self.workers = workers
         self.db = db
         self.config = root / "centre.toml"
         self.config.write_text(config)
@@ -29,9 +32,10 @@ class Centre:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FACEGATE_")}
         command = [sys.executable, "-m", "facegate", "serve", "--port", str(self.port)]
         command += ["--db", str(self.db), "--config", str(self.config)]
+        command += ["--workers", str(self.workers)]
         with log.open("a") as out:
             self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-        _wait_until_up(self.url, self.proc, log)
+        _wait_until_up(self.url, self.proc, log, seconds=120)
 
     def kill(self) -> None:
         """Kill the server at once (SIGKILL: nothing is flushed or shut down gracefully)."""

@@ -691,6 +691,12 @@ class DoorsSettings(_Section):
     rate_limit_window_seconds: float = Field(
         60.0, gt=0.0, description="The sliding window the failed attempts are counted in."
     )
+    rate_limit_stale_seconds: float = Field(
+        60.0,
+        gt=0.0,
+        description="An attempt still in flight after this long (its worker died) stops "
+        "holding a place in the failure limit.",
+    )
 
     @field_validator("timezone")
     @classmethod
