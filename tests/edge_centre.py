@@ -34,13 +34,15 @@ class Centre:
         command += ["--db", str(self.db), "--config", str(self.config)]
         command += ["--workers", str(self.workers)]
         with log.open("a") as out:
-            self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+            self.proc = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
         _wait_until_up(self.url, self.proc, log, seconds=120)
 
     def kill(self) -> None:
-        """Kill the server at once (SIGKILL: nothing is flushed or shut down gracefully)."""
+        """Kill the server and its workers at once (SIGKILL: nothing is shut down gracefully)."""
         if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: the workers too
             self.proc.wait()
         self.proc = None
 
