@@ -665,15 +665,14 @@ def alarms_check(
     """Check every alarm bound once: print and send what fires or recovers, then each bound."""
     from facegate.access_event import to_utc
     from facegate.actions import build_alarm_dispatcher
-    from facegate.monitor.alarms import AlarmState
-    from facegate.monitor.events import EventLog
+    from facegate.monitor.alarms import open_alarm_state
     from facegate.watch import run_alarm_check
 
     def body() -> int:
         settings = _settings(config)
         dispatcher = build_alarm_dispatcher(settings.alarms, settings.actions)
         path = _events_path(events, db, settings)
-        with EventLog(path) as log, AlarmState(path) as state:
+        with open_event_log(path, settings) as log, open_alarm_state(path, settings) as state:
             run = run_alarm_check(log, state, settings, dispatcher, to_utc(at) if at else None)
         _print_alarm_run(run, as_json, show_checks=True)
         return EXIT_OK
@@ -692,8 +691,7 @@ def alarms_watch(
     import threading
 
     from facegate.actions import build_alarm_dispatcher
-    from facegate.monitor.alarms import AlarmState
-    from facegate.monitor.events import EventLog
+    from facegate.monitor.alarms import open_alarm_state
     from facegate.watch import watch_alarms
 
     def body() -> int:
@@ -701,7 +699,7 @@ def alarms_watch(
         dispatcher = build_alarm_dispatcher(settings.alarms, settings.actions)
         path = _events_path(events, db, settings)
         stop = threading.Event()
-        with EventLog(path) as log, AlarmState(path) as state:
+        with open_event_log(path, settings) as log, open_alarm_state(path, settings) as state:
             try:
                 watch_alarms(
                     log,
