@@ -22,7 +22,6 @@ import numpy as np
 from facegate import api
 from facegate.access import DoorPolicy
 from facegate.access_event import AccessEvent, now_iso, to_utc
-from facegate.decide.match import identify_embedding
 from facegate.decide.policy import Match
 from facegate.service.checks import _rate_limited, _subjects
 from facegate.service.door_binding import require_door
@@ -116,10 +115,10 @@ def _rule(resources: Resources, body: TemplateIn, vector: np.ndarray) -> AccessE
     """Return the event of the door's policy applied to the template's nearest match."""
     settings = resources.settings
     embedder = api.get_pipeline(settings.vision).embedder
-    enrolled = resources.cached_gallery().embeddings(embedder.name)
+    gallery = resources.cached_gallery()
     policy = DoorPolicy(resources.policy_store(), body.door, "identify", settings)
-    threshold = policy.threshold(len(enrolled), embedder.name, embedder.model_path)
-    found = identify_embedding(vector, enrolled, threshold, settings.decide.identify_k)
+    threshold = policy.threshold(gallery.count(embedder.name), embedder.name, embedder.model_path)
+    found = api.identify_in(gallery, embedder.name, vector, threshold, settings.decide.identify_k)
     match = Match(found.person, found.distance, threshold)
     verdict = policy.decide(match, body.live, ask=body.ask)
     return _event(
