@@ -12,8 +12,9 @@ all cached people (half enrolled, half unknown), as fused templates with livenes
 third and restarted at two thirds, while the doors deny and queue. Afterwards every door
 delivers its queue and the centre's log is compared with what the doors sent: events logged =
 sent (0 lost) and one row per (door, track) (0 duplicated). The failure limit is raised to
-10^9 so unknown probes are not refused (the limiter's database work is still done per attempt).
-Writes bench/results/doors.json and prints a table.
+10^9 so unknown probes are not refused (the limiter's database work is still done per attempt),
+and service.threads to --threads (8), so 2 workers stay under PostgreSQL's 100 connections.
+Writes bench/results/doors.json (after each configuration) and prints a table.
 """
 
 from __future__ import annotations
@@ -199,7 +200,8 @@ def bench(backend: str, workers: int, args: argparse.Namespace, people: dict) ->
         try:
             enrolled = {k: v[: args.people // 2] for k, v in people.items() if k != "seconds"}
             keys = build_site(target, enrolled, args.doors)
-            config = TEST_CONFIG + "\n[doors]\nrate_limit_failures = 1000000000\n"
+            config = TEST_CONFIG.replace("[service]", f"[service]\nthreads = {args.threads}")
+            config += "\n[doors]\nrate_limit_failures = 1000000000\n"
             centre = Centre(root, target, config, workers=workers)
             centre.start()
             try:
@@ -222,17 +224,19 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=800, help="Probes (half enrolled).")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument(
+        "--threads", type=int, default=8, help="service.threads (PostgreSQL: 5 connections each)."
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "doors.json")
     args = parser.parse_args()
     logging.getLogger("facegate.edge").setLevel(logging.ERROR)  # each outage denial warns
     people = load_or_embed(800)
     load = os.getloadavg()
-    rows = [
-        row
-        for backend in args.backends.split(",")
-        for workers in map(int, args.workers.split(","))
-        for row in bench(backend, workers, args, people)
-    ]
+    rows: list[dict] = []
+    for backend in args.backends.split(","):
+        for workers in map(int, args.workers.split(",")):
+            rows += bench(backend, workers, args, people)
+            write(args, rows, load)  # what is measured so far survives a later failure
     table = Table(
         "backend",
         "workers",
@@ -268,12 +272,17 @@ def main() -> None:
             )
         )
     Console(width=160).print(table)
+
+
+def write(args: argparse.Namespace, rows: list[dict], load: tuple[float, ...]) -> None:
+    """Write the rows so far, with the run's parameters and load, to the JSON file."""
     result = {
         "doors": args.doors,
         "seconds_per_phase": args.seconds,
         "people": args.people,
+        "service_threads": args.threads,
         "load_average_at_start": [round(x, 2) for x in load],
-        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "load_average_now": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
         "git": subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT

@@ -656,6 +656,14 @@ class ServiceSettings(_Section):
     keys: Path | None = Field(
         None, description="API key SQLite file (default: the gallery's file)."
     )
+    threads: int = Field(
+        40,
+        ge=1,
+        le=1000,
+        description="Threads running request handlers per worker. Each holds its own database "
+        "connections (5 on PostgreSQL), so keep workers x threads x 5 under the server's "
+        "max_connections.",
+    )
 
 
 class DoorsSettings(_Section):

@@ -14,6 +14,7 @@ from facegate.service.limits import BodyLimitMiddleware
 from facegate.service.metrics import MetricsMiddleware, ServiceMetrics
 from facegate.service.resources import Resources, ServicePaths
 from facegate.service.routes import door_rules, doors, events, ops, people, templates
+from facegate.service.threads import thread_limit
 from facegate.settings import Settings
 
 DESCRIPTION = """Face-recognition access control over HTTP.
@@ -44,9 +45,10 @@ def create_app(settings: Settings, db_path: str | Path | None = None) -> FastAPI
     model = api.get_pipeline(settings.vision).embedder.name
     metrics = ServiceMetrics(
         people=lambda: len(resources.gallery().people()),
-        vectors=lambda: len(resources.cached_gallery().embeddings(model)),
+        vectors=lambda: resources.cached_gallery().count(model),
     )
-    app = FastAPI(title="facegate", version=__version__, description=DESCRIPTION)
+    lifespan = thread_limit(settings.service.threads)
+    app = FastAPI(title="facegate", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.gallery_path = paths.gallery
     app.state.event_log_path = paths.events
