@@ -51,7 +51,7 @@ def _keys(db: Path, *names: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def centre(site: Path) -> Iterator[tuple[Centre, dict[str, str]]]:
     """Return a running centre over the site's gallery and its door keys."""
-    tokens = _keys(site / "gallery.db", "door", "read", "probe", "admin-like")
+    tokens = _keys(site / "gallery.db", "door", "read", "probe", "forger")
     server = Centre(site, site / "gallery.db")
     server.start()
     yield server, tokens
@@ -163,7 +163,7 @@ def test_forged_and_malformed_templates_are_refused(
     server, tokens = centre
     before = EventLog(site / "gallery.db").count()
     for name, body in _bad_bodies(site).items():
-        answer = _post(server, tokens["admin-like"], body)
+        answer = _post(server, tokens["forger"], body)
         assert answer.status_code == 422, (name, answer.text)
         assert set(answer.json()) == {"error", "message"}, name
     good = template_body(_resident(site), MODEL, _evidence("forged"))
