@@ -20,7 +20,7 @@ from facegate.access_event import AccessEvent, now_iso
 from facegate.decide.match import (
     IdentifyDecision,
     VerifyDecision,
-    identify_embedding,
+    identify_nearest,
     verify_embedding,
 )
 from facegate.decide.policy import Match
@@ -193,6 +193,23 @@ def verify(
     return VerifyResult(**asdict(decision), claimed=name, face=face, latency_ms=latency)
 
 
+def identify_in(
+    gallery: Gallery, model: str, probe: np.ndarray, threshold: float, k: int
+) -> IdentifyDecision:
+    """Return the 1:N answer for one probe from the gallery's search() (its index, or pgvector).
+
+    Two searches at most: the k + 1 nearest, then, when the nearest person owns more vectors
+    than that, enough to reach anyone else's nearest, so the answer equals a full scan's.
+    """
+    hits = gallery.search(model, probe, k + 1)
+    if not hits:
+        return identify_nearest(hits, 0, threshold, k)
+    owned = len(gallery.embeddings(model, hits[0].name))
+    if max(k, owned) + 1 > len(hits) == k + 1:
+        hits = gallery.search(model, probe, max(k, owned) + 1)
+    return identify_nearest(hits, owned, threshold, k)
+
+
 def identify(
     gallery: Gallery,
     image: ImageSource,
@@ -203,14 +220,13 @@ def identify(
     settings = settings or load_settings()
     start = time.perf_counter()
     embedder = get_pipeline(settings.vision).embedder
-    enrolled = gallery.embeddings(embedder.name)
     threshold = threshold_for_gallery(
-        settings.decide, len(enrolled), embedder.name, embedder.model_path
+        settings.decide, gallery.count(embedder.name), embedder.name, embedder.model_path
     )
     results = []
     for face in _probe_faces(image, settings, policy):
-        decision = identify_embedding(
-            face.embedding, enrolled, threshold, settings.decide.identify_k
+        decision = identify_in(
+            gallery, embedder.name, face.embedding, threshold, settings.decide.identify_k
         )
         latency = (time.perf_counter() - start) * 1000
         results.append(IdentifyResult(**asdict(decision), face=face, latency_ms=latency))
@@ -287,10 +303,11 @@ def check_identify(
     start = time.perf_counter()
     policy = DoorPolicy(store, door, "identify", settings)
     embedder = get_pipeline(settings.vision).embedder
-    enrolled = gallery.embeddings(embedder.name)
-    threshold = policy.threshold(len(enrolled), embedder.name, embedder.model_path)
+    threshold = policy.threshold(gallery.count(embedder.name), embedder.name, embedder.model_path)
     face = _probe_faces(image, settings, "largest")[0]
-    found = identify_embedding(face.embedding, enrolled, threshold, settings.decide.identify_k)
+    found = identify_in(
+        gallery, embedder.name, face.embedding, threshold, settings.decide.identify_k
+    )
     verdict = policy.decide(Match(found.person, found.distance, threshold), None, when)
     return DoorCheck(
         "identify",

@@ -31,6 +31,7 @@ from facegate.cli_common import (
     console,
 )
 from facegate.cli_doors import doors_app, people_set
+from facegate.cli_edge import KeyOpt, ServerOpt, edge_door
 from facegate.cli_help import TidyGroup, register_version
 from facegate.cli_models import models_app
 from facegate.consent import NO_CONSENT_NOTE, consent_note
@@ -543,6 +544,8 @@ def run(
     wake_source: Annotated[
         str, typer.Option(help="Audio for --wake-on: MIC, a WAV file (played in real time) or -.")
     ] = "MIC",
+    server: ServerOpt = None,
+    key: KeyOpt = None,
     db: DbOpt = None,
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
@@ -597,7 +600,15 @@ def run(
 
             return stop
 
-        stats = run_door(settings, source, db, events, outputs, show, max_seconds, realtime, attach)
+        if server is not None:
+            local = (db, events, phrase)
+            stats = edge_door(
+                settings, source, server, key, local, outputs, show, max_seconds, realtime
+            )
+        else:
+            stats = run_door(
+                settings, source, db, events, outputs, show, max_seconds, realtime, attach
+            )
         status.console.print(status.summary(stats), highlight=False, soft_wrap=True)
         return EXIT_OK
 
@@ -740,15 +751,14 @@ def alarms_check(
 ) -> None:
     """Check every alarm bound once: print and send what fires or recovers, then each bound."""
     from facegate.access_event import to_utc
-    from facegate.monitor.alarms import AlarmState
-    from facegate.monitor.events import EventLog
+    from facegate.monitor.alarms import open_alarm_state
     from facegate.watch import run_alarm_check
 
     def body() -> int:
         settings = _settings(config)
         dispatcher = _alarm_dispatcher(settings)
         path = _events_path(events, db, settings)
-        with EventLog(path) as log, AlarmState(path) as state:
+        with open_event_log(path, settings) as log, open_alarm_state(path, settings) as state:
             run = run_alarm_check(log, state, settings, dispatcher, to_utc(at) if at else None)
         _print_alarm_run(run, as_json, show_checks=True)
         return EXIT_OK
@@ -769,8 +779,7 @@ def alarms_watch(
     """
     import threading
 
-    from facegate.monitor.alarms import AlarmState
-    from facegate.monitor.events import EventLog
+    from facegate.monitor.alarms import open_alarm_state
     from facegate.watch import watch_alarms
 
     def body() -> int:
@@ -780,7 +789,7 @@ def alarms_watch(
             raise ValueError(NO_BOUNDS.replace("nothing was checked", "there is nothing to watch"))
         dispatcher = _alarm_dispatcher(settings)
         stop = threading.Event()
-        with EventLog(path) as log, AlarmState(path) as state:
+        with open_event_log(path, settings) as log, open_alarm_state(path, settings) as state:
             try:
                 watch_alarms(
                     log,
@@ -869,6 +878,14 @@ def keys_create(
         list[str],
         typer.Option("--scope", help="admin, enroll, door or read (repeatable)."),
     ],
+    door: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--door",
+            help="Bind a door-scope key to this door (repeatable): checks at other doors get "
+            "403 and an alarm. Without --door the key may check any door.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -877,11 +894,12 @@ def keys_create(
 
     def body() -> int:
         with open_key_store(_key_store_path(db, config), _settings(config)) as store:
-            key, token = store.create(name, scope)
+            key, token = store.create(name, scope, door or ())
         if as_json:
             _emit({"key": key.as_dict(), "token": token})
         else:
-            console.print(f"key {key.id} ({key.name}, scopes {' '.join(key.scopes)}):")
+            bound = f", doors {' '.join(key.doors)}" if key.doors else ""
+            console.print(f"key {key.id} ({key.name}, scopes {' '.join(key.scopes)}{bound}):")
             sys.stdout.write(token + "\n")
         return EXIT_OK
 
@@ -901,9 +919,12 @@ def keys_list(as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = No
             for key in keys:
                 _emit(key.as_dict())
             return EXIT_OK
-        table = Table("id", "name", "scopes", "created", "revoked")
+        table = Table("id", "name", "scopes", "doors", "created", "revoked")
         for k in keys:
-            table.add_row(str(k.id), k.name, " ".join(k.scopes), k.created_at, k.revoked_at or "")
+            doors = " ".join(k.doors) or "any"
+            table.add_row(
+                str(k.id), k.name, " ".join(k.scopes), doors, k.created_at, k.revoked_at or ""
+            )
         console.print(table if keys else "no API keys")
         return EXIT_OK
 

@@ -84,7 +84,7 @@ COPY_PLAN: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
             ),
         ),
     ),
-    "keys": (("api_keys", ("id", "name", "hash", "scopes", "created_at", "revoked_at")),),
+    "keys": (("api_keys", ("id", "name", "hash", "scopes", "created_at", "revoked_at", "doors")),),
 }
 
 

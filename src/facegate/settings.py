@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -673,6 +674,14 @@ class ServiceSettings(_Section):
     keys: Path | None = Field(
         None, description="API key SQLite file (default: the gallery's file)."
     )
+    threads: int = Field(
+        40,
+        ge=1,
+        le=1000,
+        description="Threads running request handlers per worker. Each holds its own database "
+        "connections (5 on PostgreSQL), so keep workers x threads x 5 under the server's "
+        "max_connections.",
+    )
 
 
 class DoorsSettings(_Section):
@@ -713,6 +722,12 @@ class DoorsSettings(_Section):
     )
     rate_limit_window_seconds: float = Field(
         60.0, gt=0.0, description="The sliding window the failed attempts are counted in."
+    )
+    rate_limit_stale_seconds: float = Field(
+        60.0,
+        gt=0.0,
+        description="An attempt still in flight after this long (its worker died) stops "
+        "holding a place in the failure limit.",
     )
 
     @field_validator("timezone")
@@ -793,6 +808,49 @@ class ScaleSettings(_Section):
         gt=0,
         description="On SIGTERM/Ctrl-C, how long in-flight requests may run to completion "
         "(their events are logged) before the server stops anyway.",
+    )
+
+
+class EdgeSettings(_Section):
+    """A door that sends templates to a central service (`run --server`), and that centre."""
+
+    timeout_seconds: float = Field(
+        3.0,
+        gt=0.0,
+        le=60.0,
+        description="How long a door waits for the centre's answer; past it (or on a refused "
+        "connection or a 5xx) the centre counts as unreachable and the door denies.",
+    )
+    retry_seconds: float = Field(
+        2.0,
+        gt=0.0,
+        description="How often a door retries delivering its queued (offline) events.",
+    )
+    outbox: str | None = Field(
+        None,
+        description="The door's SQLite outbox of undelivered events (default: edge-outbox.db "
+        "in the user data dir).",
+    )
+    key: SecretStr | None = Field(
+        None,
+        description="The door-scope API key `run --server` sends (set it as FACEGATE_EDGE__KEY "
+        "rather than --key, which `ps` shows to every user of the machine).",
+    )
+    unit_tolerance: float = Field(
+        1e-3,
+        gt=0.0,
+        le=0.1,
+        description="Centre: a template's Euclidean norm must be within this of 1.",
+    )
+    max_age_seconds: float = Field(
+        7 * 86400.0,
+        gt=0.0,
+        description="Centre: a queued event older than this (by the door's clock) is refused.",
+    )
+    max_skew_seconds: float = Field(
+        300.0,
+        ge=0.0,
+        description="Centre: a door's event time may lie at most this far in the future.",
     )
 
 
@@ -1035,6 +1093,7 @@ class Settings(_Section):
     postgres: PostgresSettings = PostgresSettings()
     ann: AnnSettings = AnnSettings()
     scale: ScaleSettings = ScaleSettings()
+    edge: EdgeSettings = EdgeSettings()
     audio: AudioSettings = AudioSettings()
     trigger_train: TriggerTrainSettings = TriggerTrainSettings()
     cli: CliSettings = CliSettings()

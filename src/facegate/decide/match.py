@@ -10,7 +10,7 @@ from typing import Literal
 
 import numpy as np
 
-from facegate.gallery.types import EmbeddingSet
+from facegate.gallery.types import EmbeddingSet, Neighbour
 
 
 def distances(probe: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -69,6 +69,34 @@ def identify_embedding(
     agreed = len(voters) == min(k, owned) and set(voters) == {nearest_name}
     person = nearest_name if nearest <= threshold and agreed else None
     return IdentifyDecision(person, nearest, threshold, nearest_name, runner_up, runner_up_distance)
+
+
+def identify_nearest(
+    neighbours: Sequence[Neighbour], owned: int, threshold: float, k: int = 1
+) -> IdentifyDecision:
+    """Return identify_embedding's answer from the probe's nearest stored vectors (a search).
+
+    neighbours: nearest first, at least max(k, owned) + 1 of them unless the gallery holds
+    fewer; owned: how many vectors the nearest person has. Then the k voters and the runner-up
+    (the nearest vector of anyone else) are among them, and the answer equals the full scan's.
+    """
+    if not neighbours:
+        return IdentifyDecision(None, float("inf"), threshold, None, None, None)
+    nearest = neighbours[0]
+    others = [n for n in neighbours if n.name != nearest.name]
+    runner_up = others[0] if others else None
+    want = min(k, owned)
+    voters = [n.name for n in neighbours[:want] if n.distance <= threshold]
+    agreed = len(voters) == want and set(voters) == {nearest.name}
+    person = nearest.name if nearest.distance <= threshold and agreed else None
+    return IdentifyDecision(
+        person,
+        nearest.distance,
+        threshold,
+        nearest.name,
+        runner_up.name if runner_up else None,
+        runner_up.distance if runner_up else None,
+    )
 
 
 DistanceRule = Literal["mean_best", "median", "vote"]

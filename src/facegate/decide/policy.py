@@ -29,6 +29,8 @@ Reason = Literal[
     "not_yet_valid",
     "rate_limited",
     "unknown_door",
+    "centre_unreachable",
+    "centre_refused",
 ]
 
 
@@ -121,6 +123,11 @@ def decide_access(
     if reason != "granted":
         return AccessDecision("deny", reason, match.person)
     return AccessDecision("unlock", "granted", match.person)
+
+
+def centre_unreachable() -> AccessDecision:
+    """Return an edge door's decision when the centre cannot be asked: deny (fail closed)."""
+    return _deny("centre_unreachable")
 
 
 def door_threshold(door: DoorRules, vectors: int, tail: ImpostorTail, cap: float) -> float:

@@ -97,6 +97,10 @@ class CachedGallery:
         """Return the k cached vectors of the model nearest the probe (exact, in numpy)."""
         return exact_search(self.cache.embeddings(self.inner, model), vector, k)
 
+    def count(self, model: str) -> int:
+        """Return how many cached vectors of the model there are."""
+        return len(self.cache.embeddings(self.inner, model))
+
     def close(self) -> None:
         """Close the inner gallery (the cache is shared and stays open)."""
         self.inner.close()

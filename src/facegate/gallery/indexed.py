@@ -62,6 +62,10 @@ class IndexedGallery:
         """Return the stored vectors of one model, for everyone or one person."""
         return self.inner.embeddings(model, name)
 
+    def count(self, model: str) -> int:
+        """Return how many vectors of the model are stored."""
+        return self.inner.count(model)
+
     def close(self) -> None:
         """Close the inner gallery."""
         self.inner.close()

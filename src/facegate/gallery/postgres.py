@@ -253,6 +253,10 @@ class PostgresGallery:
         matrix = np.stack([np.asarray(row[1].to_numpy(), dtype=np.float32) for row in rows])
         return EmbeddingSet(names=[row[0] for row in rows], vectors=matrix)
 
+    def count(self, model: str) -> int:
+        """Return how many vectors of the model are stored."""
+        return int(self._read("SELECT COUNT(*) FROM embeddings WHERE model = %s", (model,))[0][0])
+
     def dimension(self, model: str) -> int | None:
         """Return the length of the model's vectors (None: none stored; fixed once recorded)."""
         if model not in self._dims:

@@ -243,6 +243,10 @@ class SQLiteGallery:
         """Return the k stored vectors of the model nearest the probe (exact, in numpy)."""
         return exact_search(self.embeddings(model), vector, k)
 
+    def count(self, model: str) -> int:
+        """Return how many vectors of the model are stored."""
+        return self.vector_stats(model)[0]
+
     def data_version(self) -> int:
         """Return SQLite's data version: it changes when another connection commits."""
         return int(self._read("PRAGMA data_version")[0][0])

@@ -95,6 +95,10 @@ class Gallery(Protocol):
         """Return the k stored vectors of the model nearest the probe, nearest first."""
         ...
 
+    def count(self, model: str) -> int:
+        """Return how many vectors of the model are stored (for the 1:N threshold)."""
+        ...
+
     def close(self) -> None:
         """Release the backend's resources."""
         ...

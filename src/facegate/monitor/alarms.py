@@ -1,16 +1,19 @@
 """Alarms: bounds on the monitored metrics; a breach fires once, a recovery when it clears.
 
-The state (which alarm is firing, since when) lives in the table `alarm_state` of the event
-log's SQLite file, so a restarted checker, or a second one, does not fire the same alarm again.
+The state (which alarm is firing, since when) lives in the table `alarm_state` beside the event
+log (its SQLite file, or its PostgreSQL database), so a restarted checker, or a second one, does
+not fire the same alarm again.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from facegate.access_event import to_utc
+from facegate.db_url import is_postgres_url
 from facegate.errors import EventLogUnavailableError
 from facegate.monitor.drift import drift_report
 from facegate.monitor.events import EventLog
@@ -143,6 +146,9 @@ class AlarmState(SQLiteStore):
     WHAT = "alarm state"
     ERROR = EventLogUnavailableError
 
+    def _serialise(self, conn: Any) -> None:
+        """Make concurrent updates take turns (SQLite: BEGIN IMMEDIATE already does)."""
+
     def firing(self) -> dict[tuple[str, str, str], str]:
         """Return the firing alarms: (metric, scope, bound) -> time it fired."""
         rows = self._read("SELECT metric, scope, bound, since FROM alarm_state")
@@ -158,6 +164,7 @@ class AlarmState(SQLiteStore):
         stamp = to_utc(now).isoformat(timespec="seconds")
         notices = []
         with self._write() as conn:
+            self._serialise(conn)
             rows = conn.execute("SELECT metric, scope, bound, since, value FROM alarm_state")
             firing = {(m, s, b): (since, v) for m, s, b, since, v in rows.fetchall()}
             configured = {(c.metric, c.bound) for c in checks}
@@ -184,6 +191,15 @@ class AlarmState(SQLiteStore):
                         (metric, scope, bound),
                     )
         return notices
+
+
+def open_alarm_state(target: str | Path, settings: Settings) -> AlarmState:
+    """Return the alarm state beside the event log at a SQLite path or a PostgreSQL URL."""
+    if is_postgres_url(target):
+        from facegate.monitor.alarms_postgres import PostgresAlarmState
+
+        return PostgresAlarmState(str(target), settings.postgres)
+    return AlarmState(target)
 
 
 def check_alarms(

@@ -38,6 +38,11 @@ CREATE TABLE IF NOT EXISTS access_events (
 );
 CREATE INDEX IF NOT EXISTS access_events_ts ON access_events(ts);
 CREATE INDEX IF NOT EXISTS access_events_door_ts ON access_events(door, ts);
+CREATE TABLE IF NOT EXISTS event_receipts (
+    key TEXT PRIMARY KEY,
+    door TEXT NOT NULL,
+    event_id INTEGER
+);
 """
 
 COLUMNS = (
@@ -111,6 +116,18 @@ def _filters(
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+def _stored(conn: Any, key: str, door: str) -> AccessEvent | None:
+    """Return the event stored under a key (None when unseen); ValueError for another door's."""
+    found = conn.execute("SELECT door, event_id FROM event_receipts WHERE key = ?", (key,))
+    receipt = found.fetchone()
+    if receipt is None or receipt[1] is None:
+        return None
+    if receipt[0] != door:
+        raise ValueError(f"event key {key!r} belongs to another door")
+    row = conn.execute(f"SELECT {COLUMNS} FROM access_events WHERE id = ?", (receipt[1],))
+    return _row_event(row.fetchone())
+
+
 class EventLog(SQLiteStore):
     """Access events in one SQLite file (its own or the gallery's); safe across processes."""
 
@@ -165,6 +182,43 @@ class EventLog(SQLiteStore):
                 f"INSERT INTO access_events({COLUMNS}, ts) VALUES ({PLACEHOLDERS})",
                 _event_row(event),
             )
+
+    def append_once(self, event: AccessEvent, key: str) -> tuple[AccessEvent, bool]:
+        """Store an event under an idempotency key once; return the stored event and if it is new.
+
+        A key seen before returns the event first stored under it (and stores nothing), so a
+        retried delivery is logged once. The receipt row is claimed before the event is written:
+        a concurrent writer with the same key waits for this transaction, then finds it.
+        A key first seen at another door raises ValueError.
+        """
+        with self._write() as conn:
+            claimed = conn.execute(
+                "INSERT INTO event_receipts(key, door) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (key, event.door),
+            ).rowcount
+            if claimed:
+                event_id = self._insert(
+                    conn,
+                    f"INSERT INTO access_events({COLUMNS}, ts) VALUES ({PLACEHOLDERS})",
+                    _event_row(event),
+                )
+                conn.execute(
+                    "UPDATE event_receipts SET event_id = ? WHERE key = ?", (event_id, key)
+                )
+                return event, True
+            stored = _stored(conn, key, event.door)
+            if stored is None:
+                raise self.ERROR(f"event key {key!r} has a receipt but no event")
+            return stored, False
+
+    def logged(self, key: str, door: str) -> AccessEvent | None:
+        """Return the event stored under an idempotency key (None: unseen; another door: error)."""
+        try:
+            return _stored(self._conn, key, door)
+        except ValueError:
+            raise
+        except Exception as exc:
+            raise self.ERROR(f"cannot read {self.WHAT} {self.path}: {exc}") from exc
 
     def append_many(self, events: Sequence[AccessEvent]) -> int:
         """Store events in one transaction (all or none) and return how many were stored."""

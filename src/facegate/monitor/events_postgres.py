@@ -32,6 +32,7 @@ CREATE INDEX access_events_ts ON access_events(ts);
 CREATE INDEX access_events_door_ts ON access_events(door, ts)
 """,
         "ALTER TABLE access_events ADD COLUMN reason TEXT, ADD COLUMN policy_version INTEGER",
+        "CREATE TABLE event_receipts (key TEXT PRIMARY KEY, door TEXT NOT NULL, event_id BIGINT)",
     ),
 )
 

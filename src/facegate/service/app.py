@@ -13,7 +13,8 @@ from facegate.service.errors import install_error_handlers
 from facegate.service.limits import BodyLimitMiddleware
 from facegate.service.metrics import MetricsMiddleware, ServiceMetrics
 from facegate.service.resources import Resources, ServicePaths
-from facegate.service.routes import door_rules, doors, events, ops, people
+from facegate.service.routes import door_rules, doors, events, ops, people, templates
+from facegate.service.threads import thread_limit
 from facegate.settings import Settings
 
 DESCRIPTION = """Face-recognition access control over HTTP.
@@ -44,16 +45,17 @@ def create_app(settings: Settings, db_path: str | Path | None = None) -> FastAPI
     model = api.get_pipeline(settings.vision).embedder.name
     metrics = ServiceMetrics(
         people=lambda: len(resources.gallery().people()),
-        vectors=lambda: len(resources.cached_gallery().embeddings(model)),
+        vectors=lambda: resources.cached_gallery().count(model),
     )
-    app = FastAPI(title="facegate", version=__version__, description=DESCRIPTION)
+    lifespan = thread_limit(settings.service.threads)
+    app = FastAPI(title="facegate", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.gallery_path = paths.gallery
     app.state.event_log_path = paths.events
     app.state.resources = resources
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (people, doors, door_rules, events, ops):
+    for module in (people, doors, door_rules, events, ops, templates):
         app.include_router(module.router)
     app.include_router(dashboard_routes.router, dependencies=[Depends(require_scope("read"))])
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.service.max_upload_bytes)

@@ -23,6 +23,7 @@ from facegate.access_event import AccessEvent, now_iso
 from facegate.decide.policy import Match
 from facegate.errors import FacegateError
 from facegate.media import load_image
+from facegate.service.door_binding import require_door
 from facegate.service.errors import ApiError
 from facegate.service.keys import ApiKey
 from facegate.service.rate_limit import RateLimited
@@ -157,6 +158,7 @@ def check(
 ) -> Decision:
     """Run one door check (verify with a claim, else identify): limit, decide, log, answer."""
     started = time.perf_counter()
+    require_door(resources, key, door)
     mode = "identify" if claimed is None else "verify"
     subjects = _subjects(key, door)
     try:

@@ -18,6 +18,7 @@ CREATE TABLE api_keys (
     revoked_at TEXT
 )
 """,
+        "ALTER TABLE api_keys ADD COLUMN doors TEXT",
     ),
 )
 

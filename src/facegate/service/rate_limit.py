@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+
+from facegate.service.failures import FailureStore
+
+POLL_SECONDS = 0.05  # how often a waiting attempt asks again whether a place is free
 
 
 class RateLimited(Exception):
@@ -29,68 +31,50 @@ class Attempt:
 
 
 class FailureLimiter:
-    """Counts failed attempts (deny, retry) per subject within a window; thread-safe.
+    """Counts failed attempts (deny, retry) per subject within a window, in the database.
 
-    The limit is exact under concurrency without any lock of the caller's: an attempt in
-    flight holds a place, and when the failures so far plus the attempts in flight reach the
-    limit, a new attempt waits for one of them to end (its outcome decides whether the new one
-    may run) instead of being refused. One process's memory: with several service workers each
-    counts its own share.
+    The limit is exact under concurrency, across threads and service workers alike: an attempt
+    in flight holds a place (service/failures.py), and when the failures so far plus the
+    attempts in flight reach the limit, a new attempt waits for one of them to end (its outcome
+    decides whether the new one may run) instead of being refused.
+    store: returns the calling thread's connection to the failure counts.
     """
 
     def __init__(
-        self, failures: int, window_s: float, clock: Callable[[], float] = time.monotonic
+        self,
+        store: Callable[[], FailureStore],
+        failures: int,
+        window_s: float,
+        stale_s: float = 60.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.store = store
         self.failures = failures
         self.window_s = window_s
+        self.stale_s = stale_s
         self.clock = clock
-        self._changed = threading.Condition()
-        self._seen: dict[str, deque[float]] = {}
-        self._in_flight: dict[str, int] = {}
-
-    def _recent(self, subject: str, now: float) -> deque[float]:
-        """Return the subject's failure times inside the window (older ones dropped)."""
-        times = self._seen.setdefault(subject, deque())
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        return times
 
     def blocked(self, subjects: Sequence[str]) -> list[str]:
         """Return the subjects that have used up their failed attempts in the window."""
-        now = self.clock()
-        with self._changed:
-            return [s for s in subjects if len(self._recent(s, now)) >= self.failures]
-
-    def _full(self, subjects: Sequence[str], now: float) -> bool:
-        """Return whether failures plus attempts in flight fill any subject's allowance."""
-        return any(
-            len(self._recent(s, now)) + self._in_flight.get(s, 0) >= self.failures for s in subjects
-        )
+        counts = self.store().failures(subjects, self.clock() - self.window_s)
+        return [s for s in subjects if counts.get(s, 0) >= self.failures]
 
     @contextmanager
     def attempt(self, subjects: Sequence[str]) -> Iterator[Attempt]:
         """Admit one attempt (or raise RateLimited); a failed one is counted when it ends."""
-        with self._changed:
-            while True:
-                now = self.clock()
-                over = [s for s in subjects if len(self._recent(s, now)) >= self.failures]
-                if over:
-                    raise RateLimited(over)
-                if not self._full(subjects, now):
-                    break
-                self._changed.wait(timeout=1.0)  # an attempt in flight ends, or the window moves
-            for subject in subjects:
-                self._in_flight[subject] = self._in_flight.get(subject, 0) + 1
+        store = self.store()
+        while True:
+            now = self.clock()
+            held = store.reserve(
+                subjects, self.failures, now - self.window_s, now - self.stale_s, now
+            )
+            if held.over:
+                raise RateLimited(held.over)
+            if held.ids:
+                break
+            time.sleep(POLL_SECONDS)  # an attempt in flight ends, or the window moves
         handle = Attempt()
         try:
             yield handle
         finally:
-            now = self.clock()
-            with self._changed:
-                for subject in subjects:
-                    self._in_flight[subject] -= 1
-                    if not self._in_flight[subject]:
-                        del self._in_flight[subject]
-                    if handle.failure:
-                        self._recent(subject, now).append(now)
-                self._changed.notify_all()
+            store.finish(held.ids, handle.failure, self.clock())

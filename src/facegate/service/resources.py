@@ -17,6 +17,7 @@ from facegate.gallery.access import AccessStore
 from facegate.gallery.cache import CachedGallery, EmbeddingCache
 from facegate.gallery.types import Gallery
 from facegate.monitor.events import EventLog
+from facegate.service.failures import FailureStore, open_failure_store
 from facegate.service.keys import ApiKey, KeyStore
 from facegate.service.rate_limit import FailureLimiter
 from facegate.settings import Settings
@@ -59,7 +60,13 @@ class Resources:
         self.cache = None if postgres else EmbeddingCache(paths.gallery)
         self.policy_store()
         doors = settings.doors
-        self.limiter = FailureLimiter(doors.rate_limit_failures, doors.rate_limit_window_seconds)
+        self.limiter = FailureLimiter(
+            self.failures,
+            doors.rate_limit_failures,
+            doors.rate_limit_window_seconds,
+            doors.rate_limit_stale_seconds,
+        )
+        self.failures()  # create the table now, so a bad database fails at start-up
         self.outbox = Outbox(build_dispatcher(settings.actions))
         self.alarms = Outbox(build_alarm_dispatcher(settings.alarms, settings.actions))
 
@@ -105,6 +112,12 @@ class Resources:
         if not hasattr(self._local, "events"):
             self._local.events = open_event_log(self.paths.events, self.settings)
         return self._local.events
+
+    def failures(self) -> FailureStore:
+        """Return this thread's connection to the failed-attempt counts (beside the events)."""
+        if not hasattr(self._local, "failures"):
+            self._local.failures = open_failure_store(self.paths.events, self.settings)
+        return self._local.failures
 
     def keys(self) -> KeyStore:
         """Return this thread's key store connection."""

@@ -10,13 +10,14 @@ import numpy as np
 
 from facegate.access import DoorPolicy
 from facegate.access_event import AccessEvent, now_iso
-from facegate.decide.match import identify_frames
+from facegate.decide.match import fuse_embeddings, identify_frames
 from facegate.decide.policy import Match
 from facegate.gallery.access import AccessStore
 from facegate.gallery.types import EmbeddingSet, Gallery
 from facegate.settings import Settings
 from facegate.stream.gates import build_gate
 from facegate.stream.liveness import LivenessTrack
+from facegate.stream.ruling import RemoteRuler, Ruling, TrackEvidence
 from facegate.stream.select import BestFrames, frame_score
 from facegate.stream.tracker import Tracker
 from facegate.vision import FacePipeline
@@ -75,10 +76,11 @@ class AccessLoop:
     def __init__(
         self,
         settings: Settings,
-        gallery: Gallery,
+        gallery: Gallery | None,
         on_event: Callable[[AccessEvent], None],
         pipeline: FacePipeline | None = None,
         access: AccessStore | None = None,
+        remote: RemoteRuler | None = None,
     ) -> None:
         self.settings = settings
         self.gallery = gallery
@@ -89,6 +91,7 @@ class AccessLoop:
         self.stats = LoopStats()
         self._tracks: dict[int, _TrackState] = {}
         self.access = access
+        self.remote = remote  # set: the centre rules on each track's template (run --server)
         self._enrolled = EmbeddingSet.empty()
         self._loaded_at = -float("inf")
         self._door: DoorPolicy | None = None
@@ -102,6 +105,8 @@ class AccessLoop:
 
     def _embeddings(self) -> EmbeddingSet:
         """Return the gallery's vectors, reloaded every gallery_refresh_seconds."""
+        if self.gallery is None:
+            raise ValueError("a loop without a gallery needs a remote ruler")
         if time.monotonic() - self._loaded_at > self.settings.loop.gallery_refresh_seconds:
             self._enrolled = self.gallery.embeddings(self.pipeline.embedder.name)
             self._loaded_at = time.monotonic()
@@ -190,6 +195,64 @@ class AccessLoop:
         chips, views = [c.chip for c in best], [c.views for c in best]
         vectors = embed_views(self.pipeline.embedder, chips, views)
         self.stats.embedded += len(best)
+        live = state.liveness.verdict()
+        top = best[0]
+        quality = {**top.quality.as_dict(), "box": top.box.as_list()}
+        evidence = {
+            "live": live.live,
+            "score": live.score,
+            "frames": live.frames,
+            "reason": live.reason,
+            "needs": live.needs,
+            "asked": state.liveness.asked,
+            **live.cues,
+        }
+        if self.remote is not None:
+            latency = round((time.monotonic() - state.first_wall) * 1000, 1)
+            track = TrackEvidence(
+                self.settings.loop.door,
+                track_id,
+                live.live,
+                live.needs is not None,
+                evidence,
+                quality,
+                len(best),
+                latency,
+            )
+            verdict = self.remote.rule(fuse_embeddings(vectors), self.pipeline.embedder.name, track)
+        else:
+            verdict = self._rule_here(vectors, live.live, live.needs is not None)
+        prompt = None
+        if verdict.reason == "liveness_retry":  # a matched face with no sign of life yet
+            prompt = live.prompt
+            self._asked = (str(live.needs), timestamp + self.settings.liveness.ask_seconds)
+        self.tracker.mark_decided(track_id, timestamp)
+        del self._tracks[track_id]
+        self.stats.decisions += 1
+        event = AccessEvent(
+            time=now_iso(),
+            door=self.settings.loop.door,
+            mode="identify",
+            track=track_id,
+            claimed=None,
+            decision=verdict.decision,
+            person=verdict.person,
+            distance=verdict.distance,
+            threshold=verdict.threshold,
+            frames_used=len(best),
+            face_quality=quality,
+            liveness={**evidence, "prompt": prompt},
+            latency_ms=round((time.monotonic() - state.first_wall) * 1000, 1),
+            attempt=verdict.attempt or 1,
+            reason=verdict.reason,
+            policy_version=verdict.policy_version,
+            prompt=prompt,
+        )
+        self.on_event(event)
+        return event
+
+    def _rule_here(self, vectors: np.ndarray, live: bool | None, ask: bool) -> Ruling:
+        """Return the ruling of this door's own gallery and policy on a track's frames."""
         enrolled = self._embeddings()
         embedder = self.pipeline.embedder
         policy = self._policy()
@@ -201,43 +264,13 @@ class AccessLoop:
             self.settings.decide.identify_k,
             self.settings.select.fusion,
         )
-        live = state.liveness.verdict()
-        match = Match(fused.person, fused.distance, threshold)
-        verdict = policy.decide(match, live.live, ask=live.needs is not None)
-        prompt = None
-        if verdict.reason == "liveness_retry":  # a matched face with no sign of life yet
-            prompt = live.prompt
-            self._asked = (str(live.needs), timestamp + self.settings.liveness.ask_seconds)
-        self.tracker.mark_decided(track_id, timestamp)
-        del self._tracks[track_id]
-        self.stats.decisions += 1
-        top = best[0]
-        event = AccessEvent(
-            time=now_iso(),
-            door=self.settings.loop.door,
-            mode="identify",
-            track=track_id,
-            claimed=None,
-            decision=verdict.decision,
-            person=verdict.person,
-            distance=float(fused.distance) if np.isfinite(fused.distance) else None,
-            threshold=threshold,
-            frames_used=len(best),
-            face_quality={**top.quality.as_dict(), "box": top.box.as_list()},
-            liveness={
-                "live": live.live,
-                "score": live.score,
-                "frames": live.frames,
-                "reason": live.reason,
-                "needs": live.needs,
-                "asked": state.liveness.asked,
-                "prompt": prompt,
-                **live.cues,
-            },
-            latency_ms=round((time.monotonic() - state.first_wall) * 1000, 1),
-            reason=verdict.reason,
-            policy_version=policy.rules.version,
-            prompt=prompt,
+        verdict = policy.decide(Match(fused.person, fused.distance, threshold), live, ask=ask)
+        distance = float(fused.distance) if np.isfinite(fused.distance) else None
+        return Ruling(
+            verdict.decision,
+            verdict.reason,
+            verdict.person,
+            distance,
+            threshold,
+            policy.rules.version,
         )
-        self.on_event(event)
-        return event
