@@ -51,8 +51,13 @@ def _arrays(resources: Resources, photos: list[UploadFile]) -> list:
         raise ValueError(f"{len(chosen)} photos: at most {limit} at a time")
     arrays = []
     for upload in chosen:
-        with relabelled(f"photo {upload.filename!r}"):
+        try:
             arrays.append(read_image(upload.file, resources))
+        except FacegateError as exc:  # name the photo, not "<bytes>"
+            exc.args = tuple(
+                str(a).replace("<bytes>", f"photo {upload.filename!r}") for a in exc.args
+            )
+            raise
     return arrays
 
 
