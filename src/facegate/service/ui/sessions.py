@@ -10,9 +10,12 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from facegate.db_url import is_postgres_url
 from facegate.pg_db import PostgresStore, TableSet
 from facegate.service.keys import KeyStoreError, hash_token
+from facegate.settings import Settings
 from facegate.sqlite_db import SQLiteStore
 
 SCHEMA = """
@@ -104,3 +107,10 @@ class PostgresSessionStore(PostgresStore, SessionStore):  # type: ignore[misc]
     TABLES = PG_TABLES
     WHAT = "session store"
     ERROR = KeyStoreError
+
+
+def open_session_store(target: str | Path, settings: Settings) -> SessionStore:
+    """Return the session store at a SQLite path or a PostgreSQL URL (the key store's)."""
+    if is_postgres_url(target):
+        return PostgresSessionStore(str(target), settings.postgres)
+    return SessionStore(target)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from facegate.db_url import is_postgres_url
 from facegate.service.rate_limit import FailureLimiter
 from facegate.service.resources import Resources
-from facegate.service.ui.sessions import PostgresSessionStore, SessionStore
+from facegate.service.ui.sessions import SessionStore, open_session_store
 
 
 class UiState:
@@ -24,10 +23,5 @@ class UiState:
     def sessions(self) -> SessionStore:
         """Return this thread's connection to the session store (beside the API keys)."""
         if not hasattr(self._local, "sessions"):
-            target = self.resources.paths.keys
-            if is_postgres_url(target):
-                store: SessionStore = PostgresSessionStore(str(target), self.settings.postgres)
-            else:
-                store = SessionStore(target)
-            self._local.sessions = store
+            self._local.sessions = open_session_store(self.resources.paths.keys, self.settings)
         return self._local.sessions
