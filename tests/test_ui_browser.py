@@ -165,6 +165,36 @@ def test_bad_photo_says_why_and_keeps_the_form(visit: Visit, tmp_path: Path) -> 
     assert "Nobody Real" not in names
 
 
+def test_many_faces_huge_photos_and_big_uploads_say_why(visit: Visit, tmp_path: Path) -> None:
+    from PIL import Image
+
+    pair = [Image.open(lfw_image(n, 1)) for n in ("Colin_Powell", "Serena_Williams")]
+    two = Image.new("RGB", (500, 250))
+    two.paste(pair[0], (0, 0))
+    two.paste(pair[1], (250, 0))
+    two.save(tmp_path / "two.jpg", quality=90)
+    Image.new("RGB", (1600, 1600), (90, 120, 150)).save(tmp_path / "wide.png")  # 2.6 MP
+    (tmp_path / "big.jpg").write_bytes(b"\xff" * 400_000)  # over the 300,000-byte body limit
+    visit.login("admin")
+    expected = {
+        "two.jpg": "2 faces found",
+        "wide.png": "pixels",
+        "big.jpg": "the service accepts at most 292 KB per upload",
+    }
+    for name, message in expected.items():
+        visit.page.goto("/ui/people")
+        form = visit.page.locator("#enroll")
+        form.locator("input[name=name]").fill(f"Bad {name}")
+        form.locator("textarea[name=consent]").fill("consent")
+        form.locator("input[name=images]").set_input_files(str(tmp_path / name))
+        form.locator("button[type=submit]").click()
+        visit.page.wait_for_load_state()
+        assert message in visit.page.locator(".error").first.inner_text(), name
+        assert form.locator("input[name=name]").input_value() == f"Bad {name}"
+    names = [p["name"] for p in visit.server.client("read").get("/v1/people").json()["people"]]
+    assert not [n for n in names if n.startswith("Bad ")]
+
+
 def test_consent_is_required_server_side(visit: Visit) -> None:
     visit.login("admin")
     visit.page.goto("/ui/people")

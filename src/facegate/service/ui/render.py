@@ -44,6 +44,7 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     context.setdefault("user", getattr(request.state, "ui_user", None))
     context.setdefault("message", None)
     context.setdefault("error", None)
+    context.setdefault("max_upload", request.app.state.settings.service.max_upload_bytes)
     html = _env.get_template(template).render(request=request, **context)
     return secure(HTMLResponse(html, status_code=status))  # type: ignore[return-value]
 

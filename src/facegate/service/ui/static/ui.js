@@ -61,7 +61,31 @@ function setUpPolling(table) {
   setInterval(() => refresh().catch(() => {}), every);
 }
 
+// Uploads: refuse in the page a set of photos larger than the service accepts in one request.
+function setUpSizeCheck(form) {
+  const limit = Number(form.dataset.maxBytes);
+  form.addEventListener("submit", (event) => {
+    let total = 0;
+    for (const input of form.querySelectorAll("input[type=file]")) {
+      for (const file of input.files) total += file.size;
+    }
+    if (total > limit) {
+      event.preventDefault();
+      let note = form.querySelector(".size-error");
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "error size-error";
+        note.setAttribute("role", "alert");
+        form.prepend(note);
+      }
+      note.textContent = "these photos are " + Math.ceil(total / 1024) + " KB together; " +
+        "the service accepts at most " + Math.floor(limit / 1024) + " KB per upload";
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("form[data-max-bytes]").forEach(setUpSizeCheck);
   document.querySelectorAll(".webcam").forEach(setUpWebcam);
   document.querySelectorAll("table[data-poll-ms]").forEach(setUpPolling);
 });
