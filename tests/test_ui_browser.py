@@ -266,6 +266,64 @@ def test_events_page_shows_an_api_decision_without_reload(visit: Visit, server: 
     visit.shoot("events")
 
 
+def test_groups_photos_and_removal_from_the_person_page(visit: Visit, server: Server) -> None:
+    with lfw_image("George_W_Bush", 1).open("rb") as photo:
+        made = server.client("enroll").post(
+            "/v1/people", data={"name": "George W Bush", "consent": "api"}, files={"images": photo}
+        )
+    person_id = made.json()["person"]["id"]
+    with lfw_image("George_W_Bush", 2).open("rb") as photo:
+        server.client("door").post("/v1/identify", data={"door": "gate"}, files={"image": photo})
+    visit.login("admin")
+    visit.page.goto(f"/ui/people/{person_id}")
+    access = visit.page.locator("form[action$='/access']")
+    access.locator("input[name=groups]").fill("visitors")
+    access.locator("input[name=valid_from]").fill("2026-01-01")
+    access.locator("button[type=submit]").click()
+    visit.page.wait_for_url(re.compile(r"done=access$"))
+    assert "visitors" in visit.page.locator(".facts").inner_text()
+    more = visit.page.locator("#add-photos")
+    more.locator("input[name=images]").set_input_files(str(lfw_image("George_W_Bush", 3)))
+    more.locator("button[type=submit]").click()
+    visit.page.wait_for_url(re.compile(r"done=photos$"))
+    assert "2 (face vectors only" in visit.page.locator(".facts").inner_text()
+    visit.page.locator("#remove button").click()
+    visit.page.wait_for_load_state()
+    assert "removed with every photo vector" in visit.page.locator(".message").inner_text()
+    names = [p["name"] for p in server.client("read").get("/v1/people").json()["people"]]
+    assert "George W Bush" not in names
+    logged = server.client("read").get("/v1/events", params={"door": "gate"}).json()["events"]
+    assert [e["person"] for e in logged] == [f"removed-person-{person_id}"]  # as the CLI does
+
+
+def test_door_rules_change_and_removal(visit: Visit, server: Server) -> None:
+    admin = server.client("admin")
+    assert admin.put("/v1/doors/annex", json={"allow": ["staff"]}).status_code == 200
+    visit.login("admin")
+    visit.page.goto("/ui/doors/annex")
+    form = visit.page.locator("#edit-door")
+    form.locator("select[name=level]").select_option("custom")
+    form.locator("input[name=fpir]").fill("0.0005")
+    form.locator("select[name=mode]").select_option("verify")
+    form.locator("button[type=submit]").click()
+    visit.page.wait_for_load_state()
+    rules = admin.get("/v1/doors/annex").json()
+    assert (rules["level"], rules["far"], rules["mode"], rules["version"]) == (
+        "custom",
+        0.0005,
+        "verify",
+        2,
+    )
+    form = visit.page.locator("#edit-door")
+    form.locator("textarea[name=schedule]").fill("cleaners=Mon 06:00-07:00")
+    form.locator("button[type=submit]").click()
+    visit.page.wait_for_load_state()
+    assert "cleaners" in visit.page.locator(".error").inner_text()  # not an allowed group
+    visit.page.locator("#remove-door button").click()
+    visit.page.wait_for_load_state()
+    assert admin.get("/v1/doors/annex").status_code == 404
+
+
 def test_read_key_sees_no_write_forms_and_cannot_post(visit: Visit, server: Server) -> None:
     visit.login("read")
     for path in ("/ui/people", "/ui/doors"):
