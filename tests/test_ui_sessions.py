@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
+from service_server import TEST_CONFIG, running_server
 
 from facegate.service.keys import hash_token
 from facegate.service.ui.forms import day, moment, number, paged, words
@@ -67,3 +70,22 @@ def test_form_fields_give_clear_errors() -> None:
         number("nan", "rate")
     page = paged(list(range(105)), 99, 50)
     assert (page.page, page.pages, page.rows) == (3, 3, list(range(100, 105)))
+
+
+def _login_form(client: httpx.Client) -> str:
+    """Return the login form's double-submit token (its cookie is now in the client)."""
+    found = re.search(r'name="login_csrf" value="([^"]+)"', client.get("/ui/login").text)
+    assert found is not None
+    return found[1]
+
+
+def test_failed_logins_are_limited_per_address(tmp_path: Path) -> None:
+    config = TEST_CONFIG + "\n[ui]\nlogin_failures = 3\nlogin_window_seconds = 600\n"
+    with running_server(tmp_path, config) as server, httpx.Client(base_url=server.url) as client:
+        for key in ("fg_guess-1", server.tokens["door"], "fg_guess-3"):
+            answer = client.post("/ui/login", data={"key": key, "login_csrf": _login_form(client)})
+            assert answer.status_code == 401 and "not accepted" in answer.text
+        right = {"key": server.tokens["admin"], "login_csrf": _login_form(client)}
+        refused = client.post("/ui/login", data=right)
+        assert refused.status_code == 429 and "too many failed logins" in refused.text
+        assert "fg_session" not in refused.cookies
