@@ -55,6 +55,10 @@ def test_sessions_are_shared_by_workers_on_postgres(tmp_path: Path, postgres) ->
         _wait_until_up(base, proc, log, seconds=120)
         cookie = _login(base, token)
         assert _statuses(base, cookie, 24) == [200] * 24
+        pages = ("/ui/", "/ui/people", "/ui/events", "/ui/events.json", "/ui/keys", "/ui/alarms")
+        for page in (*pages, "/ui/dashboard"):  # every page reads PostgreSQL
+            reply = httpx.get(base + page, cookies={"fg_session": cookie}, timeout=60)
+            assert reply.status_code == 200, (page, reply.text[:300])
         with httpx.Client(base_url=base, cookies={"fg_session": cookie}) as client:
             csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/ui/doors").text)
             assert csrf is not None

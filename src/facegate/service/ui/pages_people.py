@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
@@ -41,7 +43,7 @@ def _find(resources: Resources, person_id: int) -> PersonSummary | None:
     return next((p for p in resources.gallery().people() if p.id == person_id), None)
 
 
-def _arrays(resources: Resources, photos: list[UploadFile]) -> list:
+def _arrays(resources: Resources, photos: list[UploadFile]) -> list[np.ndarray]:
     """Return the decoded photos that were sent (empty file fields are skipped)."""
     chosen = [p for p in photos if p.filename]
     limit = resources.settings.service.max_images
@@ -67,7 +69,7 @@ def _enroll(
     photos: list[UploadFile],
     consent: str,
     add: bool,
-    groups: list[str] = (),  # type: ignore[assignment]
+    groups: Sequence[str] = (),
 ) -> PersonSummary:
     """Enroll (or add photos to) a person through api.enroll; all photos stored or none."""
     if not consent.strip():
