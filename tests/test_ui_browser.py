@@ -18,7 +18,18 @@ playwright_api = pytest.importorskip("playwright.sync_api", reason="needs playwr
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = os.environ.get("FACEGATE_UI_SCREENSHOTS")  # a folder: save each page's screenshot
-UI_CONFIG = TEST_CONFIG + "\n[ui]\npoll_seconds = 0.5\n"
+UI_CONFIG = (
+    TEST_CONFIG
+    + """
+[ui]
+poll_seconds = 0.5
+
+[alarms]
+max = { unknown_rate = 0.2 }
+min = { faces_per_hour = 1000 }
+per_door = false
+"""
+)
 PAGES = ["/ui/", "/ui/people", "/ui/doors", "/ui/events", "/ui/keys", "/ui/alarms"]
 WAIT_MS = 20_000
 
@@ -380,6 +391,18 @@ def test_expired_and_revoked_sessions_end(visit: Visit, browser: object, server:
         assert other.page.url.endswith("/ui/login")
     finally:
         other.context.close()
+
+
+def test_alarms_page_shows_each_bound_now(visit: Visit) -> None:
+    visit.login("read")
+    visit.page.goto("/ui/alarms")
+    rows = visit.page.locator("#alarm-checks tbody tr").all_inner_texts()
+    assert len(rows) == 2
+    unknown = next(r for r in rows if r.startswith("unknown_rate"))
+    assert "max 0.2" in unknown and "not enough data" in unknown  # fewer than min_events
+    faces = next(r for r in rows if r.startswith("faces_per_hour"))
+    assert "min 1000" in faces and "BREACHED" in faces
+    assert "rate_limited" in visit.page.locator("main").inner_text()
 
 
 def test_no_request_leaves_localhost(visit: Visit, server: Server) -> None:
