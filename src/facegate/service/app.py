@@ -24,6 +24,7 @@ Send an API key as `Authorization: Bearer <token>` or `X-API-Key: <token>` (crea
 its reason only), `read` (events, people list, `/dashboard`, `/v1/drift`; read routes also
 take `?api_key=`, which then shows up in URLs and logs).
 `/healthz` and `/metrics` need no key. Errors are `{"error": code, "message": text}`.
+The admin web UI is at `/ui/` (log in with an admin or read key).
 """
 
 
