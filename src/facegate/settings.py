@@ -724,6 +724,12 @@ class UiSettings(_Section):
     poll_seconds: float = Field(
         5.0, gt=0.0, description="How often the events page asks for new events."
     )
+    login_form_seconds: int = Field(
+        3600, ge=60, description="How long a login form stays usable (its anti-forgery token)."
+    )
+    static_cache_seconds: int = Field(
+        300, ge=0, description="How long browsers may cache the UI's stylesheet and script."
+    )
 
 
 class PostgresSettings(_Section):

@@ -23,14 +23,14 @@ from facegate.service.ui.render import HERE, page, redirect, secure
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 STATIC_TYPES = {"ui.css": "text/css; charset=utf-8", "ui.js": "text/javascript; charset=utf-8"}
-LOGIN_COOKIE_SECONDS = 3600
 
 
 def _login_page(request: Request, status: int = 200, error: str | None = None) -> Response:
     """Return the login form with a fresh double-submit token in its field and cookie."""
     token = secrets.token_urlsafe(24)
     response = page(request, "login.html", status, login_csrf=token, error=error, user=None)
-    set_cookie(request, response, LOGIN_COOKIE, token, LOGIN_COOKIE_SECONDS)
+    seconds = ui_state(request).settings.ui.login_form_seconds
+    set_cookie(request, response, LOGIN_COOKIE, token, seconds)
     return response
 
 
@@ -97,13 +97,12 @@ def overview(request: Request, user: User) -> Response:
 
 
 @router.get("/static/{name}")
-def static(name: str) -> Response:
+def static(request: Request, name: str) -> Response:
     """The UI's stylesheet and script, served from the package (nothing from elsewhere)."""
     kind = STATIC_TYPES.get(name)
     if kind is None:
         return secure(Response("not found", status_code=404, media_type="text/plain"))
-    body = (HERE / "static" / name).read_bytes()
-    response = Response(body, media_type=kind, headers={"Cache-Control": "max-age=300"})
-    secure(response)
-    response.headers["Cache-Control"] = "max-age=300"
+    response = secure(Response((HERE / "static" / name).read_bytes(), media_type=kind))
+    seconds = ui_state(request).settings.ui.static_cache_seconds
+    response.headers["Cache-Control"] = f"max-age={seconds}"
     return response
