@@ -727,7 +727,7 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Run the HTTP API (FastAPI under uvicorn) and the admin UI at /ui/; API docs at /docs."""
+    """Run the HTTP API (FastAPI under uvicorn); OpenAPI docs at /docs."""
     import os
 
     import uvicorn

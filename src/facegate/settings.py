@@ -1026,13 +1026,13 @@ class Settings(_Section):
     drift: DriftSettings = DriftSettings()
     alarms: AlarmsSettings = AlarmsSettings()
     service: ServiceSettings = ServiceSettings()
+    ui: UiSettings = UiSettings()
     doors: DoorsSettings = DoorsSettings()
     postgres: PostgresSettings = PostgresSettings()
     ann: AnnSettings = AnnSettings()
     scale: ScaleSettings = ScaleSettings()
     audio: AudioSettings = AudioSettings()
     trigger_train: TriggerTrainSettings = TriggerTrainSettings()
-    ui: UiSettings = UiSettings()
     db: str | None = Field(
         None,
         description="Gallery database: a SQLite file path or a postgresql:// URL "
