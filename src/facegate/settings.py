@@ -741,6 +741,36 @@ class DoorsSettings(_Section):
         return value
 
 
+class UiSettings(_Section):
+    """The admin web UI under /ui/ (`facegate serve`): sessions, login limits, page sizes."""
+
+    session_seconds: float = Field(
+        8 * 3600.0,
+        gt=0.0,
+        description="A login session lasts this long from login (the cookie's Max-Age too); "
+        "logout or revoking its key ends it sooner.",
+    )
+    login_failures: int = Field(
+        10,
+        ge=1,
+        description="Failed logins per client address within login_window_seconds after which "
+        "further logins are refused (each service worker counts its own share).",
+    )
+    login_window_seconds: float = Field(
+        300.0, gt=0.0, description="The sliding window failed logins are counted in."
+    )
+    page_size: int = Field(50, ge=1, le=500, description="Rows per page of people and events.")
+    poll_seconds: float = Field(
+        5.0, gt=0.0, description="How often the events page asks for new events."
+    )
+    login_form_seconds: int = Field(
+        3600, ge=60, description="How long a login form stays usable (its anti-forgery token)."
+    )
+    static_cache_seconds: int = Field(
+        300, ge=0, description="How long browsers may cache the UI's stylesheet and script."
+    )
+
+
 class PostgresSettings(_Section):
     """The PostgreSQL + pgvector backend (a `postgresql://` URL as --db or FACEGATE_DB)."""
 
@@ -1089,6 +1119,7 @@ class Settings(_Section):
     drift: DriftSettings = DriftSettings()
     alarms: AlarmsSettings = AlarmsSettings()
     service: ServiceSettings = ServiceSettings()
+    ui: UiSettings = UiSettings()
     doors: DoorsSettings = DoorsSettings()
     postgres: PostgresSettings = PostgresSettings()
     ann: AnnSettings = AnnSettings()

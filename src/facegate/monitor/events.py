@@ -99,11 +99,13 @@ def _filters(
     decision: str | None,
     since: TimeLike | None,
     until: TimeLike | None,
+    reason: str | None = None,
 ) -> tuple[str, list[object]]:
     """Return a WHERE clause (possibly empty) and its parameters; since <= time < until."""
     clauses: list[str] = []
     params: list[object] = []
-    for column, value in (("door", door), ("person", person), ("decision", decision)):
+    pairs = (("door", door), ("person", person), ("decision", decision), ("reason", reason))
+    for column, value in pairs:
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
@@ -238,11 +240,12 @@ class EventLog(SQLiteStore):
         until: TimeLike | None = None,
         limit: int = 100,
         offset: int = 0,
+        reason: str | None = None,
     ) -> list[AccessEvent]:
         """Return matching events, newest first, one page of at most limit."""
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
-        where, params = _filters(door, person, decision, since, until)
+        where, params = _filters(door, person, decision, since, until, reason)
         sql = (
             f"SELECT {COLUMNS} FROM access_events{where} ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?"
         )
@@ -255,9 +258,10 @@ class EventLog(SQLiteStore):
         decision: str | None = None,
         since: TimeLike | None = None,
         until: TimeLike | None = None,
+        reason: str | None = None,
     ) -> int:
         """Return how many events match the filters."""
-        where, params = _filters(door, person, decision, since, until)
+        where, params = _filters(door, person, decision, since, until, reason)
         return int(self._read(f"SELECT COUNT(*) FROM access_events{where}", params)[0][0])
 
     def scan(

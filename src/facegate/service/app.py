@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 
 from facegate import __version__, api
-from facegate.service import dashboard_routes
+from facegate.service import dashboard_routes, ui
 from facegate.service.auth import require_scope
 from facegate.service.errors import install_error_handlers
 from facegate.service.limits import BodyLimitMiddleware
@@ -25,6 +25,7 @@ Send an API key as `Authorization: Bearer <token>` or `X-API-Key: <token>` (crea
 its reason only), `read` (events, people list, `/dashboard`, `/v1/drift`; read routes also
 take `?api_key=`, which then shows up in URLs and logs).
 `/healthz` and `/metrics` need no key. Errors are `{"error": code, "message": text}`.
+The admin web UI is at `/ui/` (log in with an admin or read key).
 """
 
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings, db_path: str | Path | None = None) -> FastAPI
     for module in (people, doors, door_rules, events, ops, templates):
         app.include_router(module.router)
     app.include_router(dashboard_routes.router, dependencies=[Depends(require_scope("read"))])
+    ui.install(app)  # the admin web UI under /ui/
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.service.max_upload_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
