@@ -16,7 +16,12 @@ class UiState:
         self.resources = resources
         self.settings = resources.settings
         ui = resources.settings.ui
-        self.logins = FailureLimiter(ui.login_failures, ui.login_window_seconds)
+        self.logins = FailureLimiter(  # counted in the database: shared by every worker
+            resources.failures,
+            ui.login_failures,
+            ui.login_window_seconds,
+            resources.settings.doors.rate_limit_stale_seconds,
+        )
         self._local = threading.local()
         self.sessions()  # create the table now, so a bad database fails at start-up
 
