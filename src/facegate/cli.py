@@ -504,12 +504,20 @@ def run(
     wake_source: Annotated[
         str, typer.Option(help="Audio for --wake-on: MIC, a WAV file (played in real time) or -.")
     ] = "MIC",
+    site: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run every camera of this site file (TOML: [[cameras]] door, source, ...) in "
+            "one process, sharing the face models; exit 1 if a camera failed."
+        ),
+    ] = None,
     db: DbOpt = None,
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Watch a door: gate -> faces -> best frames -> decision, one per approaching person."""
     from facegate.access_event import AccessEvent
+    from facegate.cli_site import SINGLE_DOOR_OPTIONS, refuse_single_door_options, run_site_file
     from facegate.door import run_door
 
     def show(event: AccessEvent) -> None:
@@ -529,6 +537,10 @@ def run(
 
     def body() -> int:
         settings = _settings(config, embedder)
+        if site is not None:
+            flags = (source, door, events, webhook, mqtt, command, max_seconds, realtime, wake_on)
+            refuse_single_door_options(dict(zip(SINGLE_DOOR_OPTIONS, flags, strict=True)))
+            return run_site_file(site, settings, db, show)
         if door is not None:
             settings = settings.model_copy(
                 update={"loop": settings.loop.model_copy(update={"door": door})}

@@ -20,6 +20,7 @@ from facegate.settings import Settings
 from facegate.stores import access_store_of, event_log_of, open_event_log
 from facegate.stream.loop import AccessLoop, LoopStats
 from facegate.stream.sources import FrameSource, open_source
+from facegate.vision import FacePipeline
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +66,21 @@ class EventSink:
         self._worker.join()
 
 
-def run_loop(source: FrameSource, loop: AccessLoop, max_seconds: float | None = None) -> LoopStats:
-    """Feed every frame of the source to the loop until it ends, max_seconds, or Ctrl-C."""
+def run_loop(
+    source: FrameSource,
+    loop: AccessLoop,
+    max_seconds: float | None = None,
+    stop: threading.Event | None = None,
+) -> LoopStats:
+    """Feed every frame of the source to the loop until it ends, max_seconds, Ctrl-C or stop."""
     last = 0.0
     start: float | None = None
     try:
         for timestamp, frame in source:
             start = timestamp if start is None else start
             if max_seconds is not None and timestamp - start > max_seconds:
+                break
+            if stop is not None and stop.is_set():
                 break
             loop.process(frame, timestamp)
             last = timestamp
@@ -94,13 +102,16 @@ def run_door(
     max_seconds: float | None = None,
     realtime: bool = False,
     attach: Callable[[AccessLoop, EventLog], Callable[[], None]] | None = None,
+    pipeline: FacePipeline | None = None,
+    stop: threading.Event | None = None,
 ) -> LoopStats:
     """Run one door: gallery, access rules, event log, outputs, source -> loop; return stats.
 
     outputs: (webhook URLs, MQTT URL, command) beside the settings' own. Without a source the
     demo scene plays against a temporary gallery of its people (unless a gallery is named).
     attach: called with the loop and its event log before the first frame (e.g. the wake
-    phrase listener); the function it returns is called when the door stops.
+    phrase listener); the function it returns is called when the door stops. pipeline: loaded
+    face models to share (several doors in one process); stop: ends the loop when set.
     """
     webhooks, mqtt, command = outputs
     dispatcher = build_dispatcher(settings.actions, webhooks, mqtt, command)
@@ -121,10 +132,10 @@ def run_door(
                 detach: Callable[[], None] | None = None
                 try:
                     frames = open_source(source, settings.source, realtime=realtime)
-                    loop = AccessLoop(settings, gallery, sink, access=rules)
+                    loop = AccessLoop(settings, gallery, sink, pipeline=pipeline, access=rules)
                     if attach is not None:
                         detach = attach(loop, log)
-                    return run_loop(frames, loop, max_seconds)
+                    return run_loop(frames, loop, max_seconds, stop)
                 finally:
                     if detach is not None:
                         detach()
