@@ -12,6 +12,7 @@ from pathlib import Path
 
 from facegate.access_event import AccessEvent
 from facegate.actions import build_dispatcher
+from facegate.actions.ha_discovery import announce_door
 from facegate.actions.outputs import Dispatcher
 from facegate.api import open_gallery
 from facegate.demo import enroll_scene_people
@@ -129,6 +130,7 @@ def run_door(
                 access_store_of(gallery, settings) as rules,
             ):
                 sink = EventSink(log, dispatcher, settings.loop.attempt_window_seconds, show)
+                presence = announce_door(settings, mqtt, settings.loop.door)
                 detach: Callable[[], None] | None = None
                 try:
                     frames = open_source(source, settings.source, realtime=realtime)
@@ -140,3 +142,5 @@ def run_door(
                     if detach is not None:
                         detach()
                     sink.close()
+                    if presence is not None:
+                        presence.close()
