@@ -124,7 +124,11 @@ def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a folder with the demo gallery, a walker video per door and a broken video."""
     folder = tmp_path_factory.mktemp("site")
     for door, person in WALKERS.items():
-        segments = (SceneSegment("street", 1.0), SceneSegment("walk", 3.0, person))
+        segments = (
+            SceneSegment("street", 1.0),
+            SceneSegment("walk", 3.0, person),
+            SceneSegment("street", 4.0),
+        )
         write_video((f.image for f in demo_scene(segments=segments)), folder / f"{door}.mp4")
     (folder / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not a video" * 50)
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACEGATE_")}
@@ -175,7 +179,7 @@ def test_two_cameras_run_at_once_and_a_broken_one_stops_only_itself(
     ]
     assert sorted(e["door"] for e in receiver.received) == ["back", "front"]
     assert "door garage (" in result.stderr and "failed: cannot open video file" in result.stderr
-    assert "door front: 60 frames" in result.stderr and "door back: 60 frames" in result.stderr
+    assert "door front: 120 frames" in result.stderr and "door back: 120 frames" in result.stderr
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -194,7 +198,8 @@ def test_a_signal_stops_every_door_and_flushes_events_and_outputs(
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # see test_run.py
     )
     assert process.stdout is not None
-    first = process.stdout.readline()  # one door's walker, a few seconds into its video
+    # both walkers decided, a few seconds into their 8 s videos
+    first = [process.stdout.readline(), process.stdout.readline()]
     timer = threading.Timer(60, process.kill)
     timer.start()
     process.send_signal(signum)
@@ -202,11 +207,10 @@ def test_a_signal_stops_every_door_and_flushes_events_and_outputs(
     timer.cancel()
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr
-    printed = [json.loads(line) for line in [first, *rest.splitlines()] if line.strip()]
-    # both walkers were at their doors when the signal came: the one still open was decided
+    printed = [json.loads(line) for line in [*first, *rest.splitlines()] if line.strip()]
     assert sorted(e["door"] for e in printed) == ["back", "front"]
     assert logged(db) == sorted((e["door"], e["decision"], e["person"]) for e in printed)
     assert sorted(e["door"] for e in receiver.received) == ["back", "front"]  # outputs flushed
     for door in WALKERS:
         frames = int(stderr.split(f"door {door}: ")[1].split(" frames")[0])
-        assert frames < 60  # stopped before the end of its 4 s video
+        assert frames < 120  # stopped before the end of its video
