@@ -12,7 +12,7 @@ from pathlib import Path
 
 from facegate.access_event import AccessEvent
 from facegate.actions import build_dispatcher
-from facegate.actions.ha_discovery import announce_door
+from facegate.actions.ha_discovery import DoorPresence, announce_door
 from facegate.actions.outputs import Dispatcher
 from facegate.api import open_gallery
 from facegate.demo import enroll_scene_people
@@ -130,9 +130,10 @@ def run_door(
                 access_store_of(gallery, settings) as rules,
             ):
                 sink = EventSink(log, dispatcher, settings.loop.attempt_window_seconds, show)
-                presence = announce_door(settings, mqtt, settings.loop.door)
                 detach: Callable[[], None] | None = None
+                presence: DoorPresence | None = None
                 try:
+                    presence = announce_door(settings, mqtt, settings.loop.door)
                     frames = open_source(source, settings.source, realtime=realtime)
                     loop = AccessLoop(settings, gallery, sink, pipeline=pipeline, access=rules)
                     if attach is not None:
