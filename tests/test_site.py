@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from json_receiver import JsonReceiver
 
+from facegate.cli_site import shown_source
 from facegate.errors import SettingsError
 from facegate.settings import load_settings
 from facegate.site import (
@@ -82,6 +83,12 @@ def test_missing_site_file_and_single_door_flags_exit_2(tmp_path: Path) -> None:
     duplicate = site_file(tmp_path, '[[cameras]]\ndoor="a"\nsource="0"\n' * 2)
     twice = run_cli("--site", duplicate)
     assert twice.returncode == 2 and "door 'a' is listed twice" in twice.stderr
+
+
+def test_printed_sources_hide_credentials() -> None:
+    assert shown_source("rtsp://admin:s3cret@cam.lan:554/live") == "rtsp://***@cam.lan:554/live"
+    assert shown_source("/videos/front.mp4") == "/videos/front.mp4"
+    assert shown_source("0") == "0"
 
 
 def test_camera_settings_are_its_own_and_the_rest_is_the_sites() -> None:

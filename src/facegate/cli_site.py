@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,6 +35,16 @@ def refuse_single_door_options(given: dict[str, object]) -> None:
         )
 
 
+def shown_source(source: str) -> str:
+    """Return the source as it may be printed: a URL's user and password left out."""
+    parts = urllib.parse.urlsplit(source)
+    if parts.username is None and parts.password is None:
+        return source
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"***@{netloc}"))
+
+
 def run_site_file(
     path: Path, settings: Settings, db: str | None, show: Callable[[AccessEvent], None]
 ) -> int:
@@ -43,7 +54,8 @@ def run_site_file(
     err = Console(stderr=True, soft_wrap=True)
     for result in results:
         if result.error is not None:
-            err.print(f"facegate: door {result.door} ({result.source}) failed: {result.error}")
+            source = shown_source(result.source)
+            err.print(f"facegate: door {result.door} ({source}) failed: {result.error}")
         elif result.stats is not None:
             stats = result.stats
             err.print(
