@@ -507,8 +507,8 @@ def run(
     site: Annotated[
         Path | None,
         typer.Option(
-            help="Run every camera of this site file (TOML: [[cameras]] door, source, ...) in "
-            "one process, sharing the face models; exit 1 if a camera failed."
+            help="Run every camera of this site file (TOML: one cameras table per door, with "
+            "its source) in one process, sharing the face models; exit 1 if a camera failed."
         ),
     ] = None,
     db: DbOpt = None,
