@@ -546,6 +546,13 @@ def run(
     ] = "MIC",
     server: ServerOpt = None,
     key: KeyOpt = None,
+    site: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run every camera of this site file (TOML: one cameras table per door, with "
+            "its source) in one process, sharing the face models; exit 1 if a camera failed."
+        ),
+    ] = None,
     db: DbOpt = None,
     embedder: EmbedderOpt = None,
     config: ConfigOpt = None,
@@ -555,6 +562,7 @@ def run(
     Says what it watches, keeps a status line on a terminal, ends with elapsed time and fps.
     """
     from facegate.access_event import AccessEvent
+    from facegate.cli_site import SINGLE_DOOR_OPTIONS, refuse_single_door_options, run_site_file
     from facegate.door import run_door
     from facegate.run_status import RunStatus
 
@@ -580,6 +588,11 @@ def run(
 
     def body() -> int:
         settings = _settings(config, embedder)
+        if site is not None:
+            flags = (source, door, events, webhook, mqtt, command, max_seconds, realtime, wake_on)
+            flags += (server, key)
+            refuse_single_door_options(dict(zip(SINGLE_DOOR_OPTIONS, flags, strict=True)))
+            return run_site_file(site, settings, db, show)
         if door is not None:
             settings = settings.model_copy(
                 update={"loop": settings.loop.model_copy(update={"door": door})}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from rich.table import Table
 
 from facegate import api
 from facegate.access import default_rules, door_rules
+from facegate.actions.ha_discovery import forget_door
 from facegate.cli_common import (
     EXIT_OK,
     ConfigOpt,
@@ -242,6 +244,8 @@ def doors_remove(
             _emit({"removed": rules.as_dict()})
         else:
             console.print(f"removed door [bold]{rules.name}[/]")
+        if (warning := forget_door(settings, rules.name)) is not None:
+            sys.stderr.write(f"facegate: warning: {warning}\n")
         return EXIT_OK
 
     _run(as_json, body)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from facegate.access_event import AccessEvent
 from facegate.actions import build_dispatcher
+from facegate.actions.ha_discovery import DoorPresence, announce_door
 from facegate.actions.outputs import Dispatcher
 from facegate.api import default_db_path, open_gallery
 from facegate.db_exists import require_database
@@ -21,6 +22,7 @@ from facegate.settings import Settings
 from facegate.stores import access_store_of, event_log_of, open_event_log
 from facegate.stream.loop import AccessLoop, LoopStats
 from facegate.stream.sources import FrameSource, open_source, parse_spec
+from facegate.vision import FacePipeline
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +80,9 @@ def run_loop(
     loop: AccessLoop,
     max_seconds: float | None = None,
     on_frame: Callable[[float], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> LoopStats:
-    """Feed every frame of the source to the loop until it ends, max_seconds, or Ctrl-C.
+    """Feed every frame of the source to the loop until it ends, max_seconds, Ctrl-C or stop.
 
     on_frame: called with each frame's timestamp before the loop sees it.
     """
@@ -92,6 +95,8 @@ def run_loop(
                 break
             if on_frame is not None:
                 on_frame(timestamp)
+            if stop is not None and stop.is_set():
+                break
             loop.process(frame, timestamp)
             last = timestamp
     except KeyboardInterrupt:
@@ -117,6 +122,8 @@ def run_door(
     max_seconds: float | None = None,
     realtime: bool = False,
     attach: Callable[[AccessLoop, EventLog], Callable[[], None]] | None = None,
+    pipeline: FacePipeline | None = None,
+    stop: threading.Event | None = None,
 ) -> LoopStats:
     """Run one door: gallery, access rules, event log, outputs, source -> loop; return stats.
 
@@ -125,7 +132,8 @@ def run_door(
     --db / FACEGATE_DB / settings.db name (an explicit events file is still written). With a
     source the gallery must exist: a door never watches a typo's empty gallery.
     attach: called with the loop and its event log before the first frame (e.g. the wake
-    phrase listener); the function it returns is called when the door stops.
+    phrase listener); the function it returns is called when the door stops. pipeline: loaded
+    face models to share (several doors in one process); stop: ends the loop when set.
     """
     webhooks, mqtt, command = outputs
     dispatcher = build_dispatcher(settings.actions, webhooks, mqtt, command)
@@ -145,14 +153,18 @@ def run_door(
             ):
                 sink = EventSink(log, dispatcher, settings.loop.attempt_window_seconds, show)
                 detach: Callable[[], None] | None = None
+                presence: DoorPresence | None = None
                 try:
+                    presence = announce_door(settings, mqtt, settings.loop.door)
                     frames = open_source(source, settings.source, realtime=realtime)
-                    loop = AccessLoop(settings, gallery, sink, access=rules)
+                    loop = AccessLoop(settings, gallery, sink, pipeline=pipeline, access=rules)
                     if attach is not None:
                         detach = attach(loop, log)
                     position = None if is_live(source) else sink.at_position
-                    return run_loop(frames, loop, max_seconds, position)
+                    return run_loop(frames, loop, max_seconds, position, stop)
                 finally:
                     if detach is not None:
                         detach()
                     sink.close()
+                    if presence is not None:
+                        presence.close()

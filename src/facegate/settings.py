@@ -1102,6 +1102,28 @@ class CliSettings(_Section):
     )
 
 
+class HomeAssistantSettings(_Section):
+    """Home Assistant MQTT discovery of each door (over the broker of actions.mqtt / --mqtt)."""
+
+    discovery: bool = Field(
+        False,
+        description="Announce each running door to Home Assistant: retained config topics "
+        "<discovery_prefix>/<component>/facegate_<door>/<entity>/config (a binary sensor for "
+        "the last decision, sensors for decision, person and reason; one device per door), an "
+        "availability topic held by the running door (last will: offline); `doors remove` and "
+        "DELETE /v1/doors/{name} clear them.",
+    )
+    discovery_prefix: str = Field(
+        "homeassistant",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$",
+        description="Home Assistant's discovery prefix (its MQTT integration's setting).",
+    )
+    timeout_s: float = Field(
+        5.0, gt=0.0, description="Time limit to connect and publish the configs or their removal."
+    )
+
+
 class Settings(_Section):
     """All of facegate's settings."""
 
@@ -1128,6 +1150,7 @@ class Settings(_Section):
     audio: AudioSettings = AudioSettings()
     trigger_train: TriggerTrainSettings = TriggerTrainSettings()
     cli: CliSettings = CliSettings()
+    home_assistant: HomeAssistantSettings = HomeAssistantSettings()
     db: str | None = Field(
         None,
         description="Gallery database: a SQLite file path or a postgresql:// URL "

@@ -8,6 +8,7 @@ from fastapi import Depends, FastAPI
 
 from facegate import __version__, api
 from facegate.service import dashboard_routes, ui
+from facegate.service.api_docs import install_api_docs
 from facegate.service.auth import require_scope
 from facegate.service.errors import install_error_handlers
 from facegate.service.limits import BodyLimitMiddleware
@@ -49,13 +50,21 @@ def create_app(settings: Settings, db_path: str | Path | None = None) -> FastAPI
         vectors=lambda: resources.cached_gallery().count(model),
     )
     lifespan = thread_limit(settings.service.threads)
-    app = FastAPI(title="facegate", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="facegate",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.gallery_path = paths.gallery
     app.state.event_log_path = paths.events
     app.state.resources = resources
     app.state.metrics = metrics
     install_error_handlers(app)
+    install_api_docs(app)
     for module in (people, doors, door_rules, events, ops, templates):
         app.include_router(module.router)
     app.include_router(dashboard_routes.router, dependencies=[Depends(require_scope("read"))])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from facegate import api
 from facegate.access import door_rules
+from facegate.actions.ha_discovery import forget_door
 from facegate.decide.rules import DoorRules
 from facegate.errors import UnknownDoorError
 from facegate.service.auth import require_scope
@@ -19,6 +21,7 @@ router = APIRouter(
     prefix="/v1/doors", tags=["door rules"], dependencies=[Depends(require_scope("admin"))]
 )
 DoorName = Annotated[str, Path(pattern=DOOR_PATTERN, description="The door's name.")]
+log = logging.getLogger(__name__)
 
 
 class DoorBody(BaseModel):
@@ -96,4 +99,7 @@ def put_door(request: Request, name: DoorName, body: DoorBody) -> dict[str, obje
 def remove_door(request: Request, name: DoorName) -> dict[str, object]:
     """Remove a door's configuration (it then admits everyone enrolled, global settings)."""
     resources: Resources = request.app.state.resources
-    return {"removed": resources.policy_store().remove_door(name).as_dict()}
+    removed = resources.policy_store().remove_door(name)
+    if (warning := forget_door(resources.settings, removed.name)) is not None:
+        log.warning("%s", warning)
+    return {"removed": removed.as_dict()}
