@@ -161,3 +161,17 @@ def test_threshold_is_the_lowest_within_the_false_accept_budget() -> None:
     scores[8, 100:105] = 0.999  # a false accept at every threshold: the fewest wins
     row = choose_threshold(scores, [()] * 100, settings, AudioSettings())
     assert row["threshold"] == 0.85 and row["false"] == 1
+
+
+def test_other_words_are_drawn_group_by_group() -> None:
+    rng = np.random.default_rng(0)
+    audio = np.zeros(800, np.float32)
+    many = [Word(audio, {"path": f"fsdd/{i}_x_0.wav"}) for i in range(60)]
+    few = [Word(audio, {"path": f"cs230/negatives/{i}.wav"}) for i in range(2)]
+    synth = [Word(audio, {"espeak": "door"}) for _ in range(18)]
+    bank = WordBank(negatives=many + few + synth)
+    drawn = [bank.negative(True, rng) for _ in range(3000)]
+    share = np.mean([w in few for w in drawn])
+    assert 0.29 < share < 0.38  # a third: three groups (fsdd, cs230/negatives, espeak)
+    plain = np.mean([bank.negative(False, rng) in few for _ in range(3000)])
+    assert plain < 0.05  # 2 of 80 words

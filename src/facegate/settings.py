@@ -999,6 +999,12 @@ class TriggerTrainSettings(_Section):
     voice_eq_db: float = Field(
         5.0, ge=0.0, description="Spread (dB, one sigma) of the voice change's random EQ curve."
     )
+    negatives_by_group: bool = Field(
+        True,
+        description="Draw each other word from a group first (espeak-ng, flite, each folder of "
+        "real recordings, equally likely), so a few real full-band words are not drowned out "
+        "by a large folder of band-limited ones.",
+    )
     whisper_share: float = Field(
         0.1,
         ge=0.0,

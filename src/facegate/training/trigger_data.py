@@ -59,6 +59,15 @@ class WordBank:
         pool = real if real and (not synthetic or rng.random() < real_share) else synthetic
         return pool[int(rng.integers(len(pool)))]
 
+    def negative(self, by_group: bool, rng: np.random.Generator) -> Word:
+        """Return a drawn other word: a group first (each equally likely), then one of its words."""
+        pool = self.negatives
+        if by_group:
+            groups = sorted({source_group(w) for w in pool})
+            chosen = groups[int(rng.integers(len(groups)))]
+            pool = [w for w in pool if source_group(w) == chosen]
+        return pool[int(rng.integers(len(pool)))]
+
     def real_only(self) -> WordBank:
         """Return the bank's real recordings only (negatives and backgrounds, no phrases)."""
         return WordBank(
@@ -77,6 +86,13 @@ class WordBank:
 def is_real(word: Word) -> bool:
     """Return whether a word is a real recording (not synthesised speech or noise)."""
     return "path" in word.source
+
+
+def source_group(word: Word) -> str:
+    """Return where a word came from: its recording's folder, or the synthesiser's name."""
+    if is_real(word):
+        return str(Path(word.source["path"]).parent)
+    return next((k for k in ("espeak", "flite") if k in word.source), "other")
 
 
 def sha256_audio(audio: np.ndarray) -> str:
@@ -308,9 +324,7 @@ def make_clip(bank: WordBank, settings: TriggerTrainSettings, rng: np.random.Gen
         n_pos = int(rng.integers(1, settings.positives_max + 1))
     n_neg = int(rng.integers(0, settings.negatives_max + 1)) if bank.negatives else 0
     chosen = [(True, bank.positive(settings.real_positive_share, rng)) for _ in range(n_pos)]
-    chosen += [
-        (False, bank.negatives[int(rng.integers(len(bank.negatives)))]) for _ in range(n_neg)
-    ]
+    chosen += [(False, bank.negative(settings.negatives_by_group, rng)) for _ in range(n_neg)]
     pieces = []
     for positive, word in chosen:
         speed = float(rng.uniform(1 - settings.speed_range, 1 + settings.speed_range))

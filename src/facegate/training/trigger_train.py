@@ -140,7 +140,7 @@ def choose_threshold(
 ) -> dict[str, Any]:
     """Return the lowest threshold within the false-detection budget, with its figures."""
     best: dict[str, Any] | None = None
-    for threshold in (*np.round(np.arange(0.30, 0.96, 0.05), 2), 0.97, 0.98, 0.99):
+    for threshold in (*np.round(np.arange(0.30, 0.96, 0.05), 2), 0.97, 0.98, 0.99, 0.995, 0.998):
         row = threshold_row(scores, ends, float(threshold), settings, audio)
         false = row["false"]
         if (
