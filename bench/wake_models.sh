@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Train the wake-phrase models the README's figures come from (niced, one thread each):
-#   activate-1  "activate" with the real recording cs230/activates/1.wav (recording 2 never seen)
-#               = the shipped model (copy OUT_DIR/activate-1/trigger-activate.* to
-#               src/facegate/models/);
+#   activate-1  "activate" with the real recording cs230/activates/1.wav (recording 2 never seen);
+#               the shipped model is this one as made at commit d0b730d (before
+#               trigger_train.negatives_by_group and the 0.995/0.998 thresholds; its card and
+#               manifest record its settings); to ship another, copy
+#               OUT_DIR/activate-1/trigger-activate.* to src/facegate/models/;
 #   activate-2  the other fold: recording 2 only (recording 1 never seen);
 #   nine-synth  "nine" from espeak-ng + flite only;
 #   nine-real   "nine" plus three of the four real FSDD speakers.
