@@ -132,10 +132,19 @@ def cs230() -> Path:
     return path
 
 
-def real_activates(cs230: Path) -> list[np.ndarray]:
-    """Return the two real 'activate' recordings (never trained on), trimmed, at 16 kHz."""
+def unheard_activate(cs230: Path) -> list[np.ndarray]:
+    """Return real 'activate' recording 2 (the shipped model never heard it), trimmed, 16 kHz."""
     settings = AudioSettings()
-    return [trim(read_wav(cs230 / "activates" / f"{i}.wav", settings), -40.0) for i in (1, 2)]
+    return [trim(read_wav(cs230 / "activates" / "2.wav", settings), -40.0)]
+
+
+def test_shipped_model_never_heard_recording_2(cs230: Path) -> None:
+    from facegate.audio.trigger import shipped_model
+    from facegate.training.trigger_data import sha256_file
+
+    manifest = shipped_model("activate").with_suffix(".manifest.json").read_text()
+    assert sha256_file(cs230 / "activates" / "2.wav") not in manifest
+    assert "activates/2.wav" not in manifest
 
 
 def synthetic_activates() -> list[np.ndarray]:
@@ -182,11 +191,11 @@ def test_listen_hears_activate_at_known_times(cs230: Path, tmp_path: Path) -> No
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the shipped model, trained on synthesised voices only, misses the two real "
-    "recordings (bench/wake.py, README 'The door listens'); passes once a model hears them",
+    reason="the shipped model, trained with real recording 1 and synthesised voices, detects "
+    "recording 2 only 0-10 % of the time at its card threshold (bench/wake.py, README)",
 )
 def test_listen_hears_real_activate_at_known_times(cs230: Path, tmp_path: Path) -> None:
-    wav, ends = phrase_wav(cs230, tmp_path, real_activates(cs230), [2.0, 8.0, 14.5])
+    wav, ends = phrase_wav(cs230, tmp_path, unheard_activate(cs230), [2.0, 8.0, 14.5])
     check_heard(wav, ends)
 
 

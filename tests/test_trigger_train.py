@@ -110,3 +110,68 @@ def test_a_few_training_steps_and_onnx_equals_torch(tmp_path: Path) -> None:
     streamed = np.concatenate(chunks)
     assert streamed.shape == reference.shape
     np.testing.assert_allclose(streamed, reference, atol=1e-4)
+
+
+def test_voice_change_moves_every_partial_and_keeps_length_and_peak() -> None:
+    from facegate.training.trigger_voice import voice_change
+
+    tone = (0.4 * np.sin(2 * np.pi * 1000 * np.arange(RATE) / RATE)).astype(np.float32)
+    for whisper in (0.0, 1.0):
+        settings = TriggerTrainSettings(
+            voice_warp=(1.2, 1.2), voice_eq_db=0.0, whisper_share=whisper
+        )
+        out = voice_change(tone, settings, np.random.default_rng(0))
+        assert len(out) == len(tone)
+        assert np.abs(out).max() == pytest.approx(0.4, rel=1e-4)
+        spectrum = np.abs(np.fft.rfft(out[2000:-2000]))
+        freqs = np.fft.rfftfreq(len(out) - 4000, 1 / RATE)
+        assert abs(freqs[np.argmax(spectrum)] - 1200) < 20
+    lower = voice_change(
+        tone, TriggerTrainSettings(voice_warp=(0.85, 0.85)), np.random.default_rng(0)
+    )
+    spectrum = np.abs(np.fft.rfft(lower[2000:-2000]))
+    assert abs(np.fft.rfftfreq(len(lower) - 4000, 1 / RATE)[np.argmax(spectrum)] - 850) < 20
+
+
+def test_real_phrases_are_drawn_at_their_share_and_real_only_keeps_recordings() -> None:
+    rng = np.random.default_rng(0)
+    bank = tone_bank(rng)
+    real = Word(bank.positives[0].audio, {"path": "activates/1.wav", "sha256": "x"})
+    bank.positives.extend([real] + [Word(bank.positives[0].audio, {"tone": i}) for i in range(8)])
+    bank.negatives.append(Word(bank.negatives[0].audio, {"path": "negatives/1.wav"}))
+    drawn = [bank.positive(0.5, rng) is real for _ in range(2000)]
+    assert 0.45 < np.mean(drawn) < 0.55  # not 1 in 10, as drawing from all phrases would be
+    assert not any(bank.positive(0.0, rng) is real for _ in range(200))
+    only_real = WordBank(positives=[real])
+    assert all(only_real.positive(0.0, rng) is real for _ in range(5))
+    kept = bank.real_only()
+    assert kept.positives == [] and kept.backgrounds == []
+    assert [w.source["path"] for w in kept.negatives] == ["negatives/1.wav"]
+
+
+def test_threshold_is_the_lowest_within_the_false_accept_budget() -> None:
+    from facegate.settings import AudioSettings
+    from facegate.training.trigger_train import choose_threshold
+
+    settings = TriggerTrainSettings()
+    scores = np.full((100, 247), 0.2, np.float32)  # 100 clips of 10 s: 0.28 h, no phrase
+    scores[7, 50:55] = 0.82  # one burst: a false accept (3.6 per hour) below 0.85
+    row = choose_threshold(scores, [()] * 100, settings, AudioSettings())
+    assert row["threshold"] == 0.85 and row["false"] == 0 and row["phrases"] == 0
+    scores[8, 100:105] = 0.999  # a false accept at every threshold: the fewest wins
+    row = choose_threshold(scores, [()] * 100, settings, AudioSettings())
+    assert row["threshold"] == 0.85 and row["false"] == 1
+
+
+def test_other_words_are_drawn_group_by_group() -> None:
+    rng = np.random.default_rng(0)
+    audio = np.zeros(800, np.float32)
+    many = [Word(audio, {"path": f"fsdd/{i}_x_0.wav"}) for i in range(60)]
+    few = [Word(audio, {"path": f"cs230/negatives/{i}.wav"}) for i in range(2)]
+    synth = [Word(audio, {"espeak": "door"}) for _ in range(18)]
+    bank = WordBank(negatives=many + few + synth)
+    drawn = [bank.negative(True, rng) for _ in range(3000)]
+    share = np.mean([w in few for w in drawn])
+    assert 0.29 < share < 0.38  # a third: three groups (fsdd, cs230/negatives, espeak)
+    plain = np.mean([bank.negative(False, rng) in few for _ in range(3000)])
+    assert plain < 0.05  # 2 of 80 words

@@ -151,7 +151,8 @@ def register(app: typer.Typer) -> None:
                 console.print(
                     f"wrote {target} ({card['onnx_bytes']} bytes): threshold "
                     f"{card['threshold']}, held-out synthetic detection "
-                    f"{held['detection_rate']:.1%}, {held['false_per_hour']:.1f} false/hour"
+                    f"{held['detection_rate']:.1%}, {held['false_per_hour']:.1f} false/hour "
+                    f"(threshold from {card['threshold_from']})"
                 )
             return EXIT_OK
 

@@ -1064,7 +1064,8 @@ class TriggerTrainSettings(_Section):
         1.0,
         gt=0.0,
         description="The card's threshold is the lowest whose false detections per hour on the "
-        "held-out synthetic clips stay within this.",
+        "held-out real non-phrase clips (when real negatives are given; else the held-out "
+        "synthetic clips) stay within this.",
     )
     match_tolerance_s: float = Field(
         0.5,
@@ -1089,6 +1090,40 @@ class TriggerTrainSettings(_Section):
     # fmt: on
     seed: int = Field(0, description="Seed for synthesis, augmentation and training.")
     threads: int = Field(1, ge=1, description="torch CPU threads while training.")
+    real_positive_share: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of inserted phrases drawn from the real recordings when any are given "
+        "(the rest from the synthesisers), so a few real voices are not drowned out.",
+    )
+    voice_share: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="Share of inserted words, phrase and others alike, given a voice change "
+        "(pitch/formant warp and EQ, training/trigger_voice.py).",
+    )
+    voice_warp: tuple[float, float] = Field(
+        (0.84, 1.2),
+        description="Range of the voice change's frequency factor (pitch and formants together).",
+    )
+    voice_eq_db: float = Field(
+        5.0, ge=0.0, description="Spread (dB, one sigma) of the voice change's random EQ curve."
+    )
+    negatives_by_group: bool = Field(
+        True,
+        description="Draw each other word from a group first (espeak-ng, flite, each folder of "
+        "real recordings, equally likely), so a few real full-band words are not drowned out "
+        "by a large folder of band-limited ones.",
+    )
+    whisper_share: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="Share of voice-changed words resynthesised with random phases "
+        "(noise-excited: whispered, vocoder-like).",
+    )
 
 
 class CliSettings(_Section):

@@ -16,6 +16,7 @@ from scipy.signal import butter, fftconvolve, resample_poly, sosfilt
 from facegate.audio.features import spectrogram
 from facegate.audio.sources import AudioError, read_wav
 from facegate.settings import AudioSettings, TriggerTrainSettings
+from facegate.training.trigger_voice import voice_change
 
 RATE = 16000
 ESPEAK_LANGUAGES = (
@@ -51,12 +52,47 @@ class WordBank:
     negatives: list[Word] = field(default_factory=list)
     backgrounds: list[Word] = field(default_factory=list)
 
+    def positive(self, real_share: float, rng: np.random.Generator) -> Word:
+        """Return a drawn phrase utterance: a real one with probability real_share (when any)."""
+        real = [w for w in self.positives if is_real(w)]
+        synthetic = [w for w in self.positives if not is_real(w)]
+        pool = real if real and (not synthetic or rng.random() < real_share) else synthetic
+        return pool[int(rng.integers(len(pool)))]
+
+    def negative(self, by_group: bool, rng: np.random.Generator) -> Word:
+        """Return a drawn other word: a group first (each equally likely), then one of its words."""
+        pool = self.negatives
+        if by_group:
+            groups = sorted({source_group(w) for w in pool})
+            chosen = groups[int(rng.integers(len(groups)))]
+            pool = [w for w in pool if source_group(w) == chosen]
+        return pool[int(rng.integers(len(pool)))]
+
+    def real_only(self) -> WordBank:
+        """Return the bank's real recordings only (negatives and backgrounds, no phrases)."""
+        return WordBank(
+            negatives=[w for w in self.negatives if is_real(w)],
+            backgrounds=[w for w in self.backgrounds if is_real(w)],
+        )
+
     def manifest(self) -> dict[str, Any]:
         """Return every source (paths or espeak-ng parameters, with sha256) by role."""
         return {
             role: [w.source for w in getattr(self, role)]
             for role in ("positives", "negatives", "backgrounds")
         }
+
+
+def is_real(word: Word) -> bool:
+    """Return whether a word is a real recording (not synthesised speech or noise)."""
+    return "path" in word.source
+
+
+def source_group(word: Word) -> str:
+    """Return where a word came from: its recording's folder, or the synthesiser's name."""
+    if is_real(word):
+        return str(Path(word.source["path"]).parent)
+    return next((k for k in ("espeak", "flite") if k in word.source), "other")
 
 
 def sha256_audio(audio: np.ndarray) -> str:
@@ -287,15 +323,15 @@ def make_clip(bank: WordBank, settings: TriggerTrainSettings, rng: np.random.Gen
     if bank.positives and rng.random() < settings.positive_share:
         n_pos = int(rng.integers(1, settings.positives_max + 1))
     n_neg = int(rng.integers(0, settings.negatives_max + 1)) if bank.negatives else 0
-    chosen = [(True, bank.positives[int(rng.integers(len(bank.positives)))]) for _ in range(n_pos)]
-    chosen += [
-        (False, bank.negatives[int(rng.integers(len(bank.negatives)))]) for _ in range(n_neg)
-    ]
+    chosen = [(True, bank.positive(settings.real_positive_share, rng)) for _ in range(n_pos)]
+    chosen += [(False, bank.negative(settings.negatives_by_group, rng)) for _ in range(n_neg)]
     pieces = []
     for positive, word in chosen:
         speed = float(rng.uniform(1 - settings.speed_range, 1 + settings.speed_range))
         gain = 10 ** (float(rng.uniform(*settings.gain_db_range)) / 20)
         audio = change_speed(word.audio, speed)
+        if rng.random() < settings.voice_share:
+            audio = voice_change(audio, settings, rng)
         if rng.random() < settings.lowpass_share:
             cutoff = float(rng.uniform(*settings.lowpass_hz))
             audio = sosfilt(butter(6, cutoff, fs=RATE, output="sos"), audio).astype(np.float32)

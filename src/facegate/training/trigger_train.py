@@ -110,6 +110,28 @@ def score_events(
     return phrases, hits, false
 
 
+def threshold_row(
+    scores: np.ndarray,
+    ends: list[tuple[float, ...]],
+    threshold: float,
+    settings: TriggerTrainSettings,
+    audio: AudioSettings,
+) -> dict[str, Any]:
+    """Return detection and false detections (count, per hour) of clips at one threshold."""
+    times = step_ends(scores.shape[1], settings)
+    hours = len(scores) * settings.clip_seconds / 3600
+    found = [detections(s, times, threshold, audio) for s in scores]
+    phrases, hits, false = score_events(found, ends, settings.match_tolerance_s)
+    return {
+        "threshold": threshold,
+        "phrases": phrases,
+        "detected": hits,
+        "detection_rate": hits / max(phrases, 1),
+        "false": false,
+        "false_per_hour": false / hours,
+    }
+
+
 def choose_threshold(
     scores: np.ndarray,
     ends: list[tuple[float, ...]],
@@ -117,20 +139,10 @@ def choose_threshold(
     audio: AudioSettings,
 ) -> dict[str, Any]:
     """Return the lowest threshold within the false-detection budget, with its figures."""
-    times = step_ends(scores.shape[1], settings)
-    hours = len(scores) * settings.clip_seconds / 3600
     best: dict[str, Any] | None = None
-    for threshold in (*np.round(np.arange(0.30, 0.96, 0.05), 2), 0.97, 0.98, 0.99):
-        found = [detections(s, times, float(threshold), audio) for s in scores]
-        phrases, hits, false = score_events(found, ends, settings.match_tolerance_s)
-        row = {
-            "threshold": float(threshold),
-            "phrases": phrases,
-            "detected": hits,
-            "detection_rate": hits / max(phrases, 1),
-            "false": false,
-            "false_per_hour": false / hours,
-        }
+    for threshold in (*np.round(np.arange(0.30, 0.96, 0.05), 2), 0.97, 0.98, 0.99, 0.995, 0.998):
+        row = threshold_row(scores, ends, float(threshold), settings, audio)
+        false = row["false"]
         if (
             best is None
             or (
@@ -256,7 +268,16 @@ def train_trigger(
     val_feats, _, val_ends = clip_set(held_bank, settings.val_clips, settings, settings.seed + 2)
     synth_s = time.perf_counter() - started
     model = train_net(feats, labels, settings, progress)
-    held = choose_threshold(predict(model, val_feats), val_ends, settings, audio)
+    val_scores = predict(model, val_feats)
+    held = choose_threshold(val_scores, val_ends, settings, audio)
+    real_bank = held_bank.real_only()
+    real = None
+    if real_bank.negatives and real_bank.backgrounds:
+        real_feats, _, real_ends = clip_set(
+            real_bank, settings.val_clips, settings, settings.seed + 3
+        )
+        real = choose_threshold(predict(model, real_feats), real_ends, settings, audio)
+        held = threshold_row(val_scores, val_ends, real["threshold"], settings, audio)
     out.parent.mkdir(parents=True, exist_ok=True)
     export_onnx(model, out)
     manifest_path = out.with_suffix(".manifest.json")
@@ -276,6 +297,8 @@ def train_trigger(
         "manifest": manifest_path.name,
         "manifest_sha256": digest,
         "held_out_synthetic": held,
+        "held_out_real_non_phrase": real,
+        "threshold_from": "held-out real non-phrase clips" if real else "held-out synthetic clips",
         "train_clips": settings.train_clips,
         "held_out_clips": settings.val_clips,
         "synthesis_seconds": round(synth_s, 1),
