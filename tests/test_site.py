@@ -219,5 +219,6 @@ def test_a_signal_stops_every_door_and_flushes_events_and_outputs(
     assert logged(db) == sorted((e["door"], e["decision"], e["person"]) for e in printed)
     assert sorted(e["door"] for e in receiver.received) == ["back", "front"]  # outputs flushed
     for door in WALKERS:
+        assert f"door {door}: " in stderr, stderr
         frames = int(stderr.split(f"door {door}: ")[1].split(" frames")[0])
         assert frames < 120  # stopped before the end of its video
