@@ -446,6 +446,12 @@ class LivenessSettings(_Section):
         description="Challenge: ... while its excursion to the other side stays below this share "
         "of that (a head swinging both ways, as a recording may, is no answer).",
     )
+    challenge_flow_rank: int = Field(
+        1,
+        ge=1,
+        description="Challenge: an answer's face flow (against flow_planar_max) is its n-th "
+        "largest frame-pair value; 1 = the largest: a head leaves the plane while it turns.",
+    )
     challenge_baseline_frames: int = Field(
         3, ge=1, description="Challenge: the track's first frames that fix where the nose starts."
     )

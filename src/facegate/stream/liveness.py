@@ -160,8 +160,9 @@ class LivenessTrack:
             else -1.0
         )
         blink, mouth = blink_depth(self.eyes), mouth_motion(self.mouths)
+        rank = s.challenge_flow_rank if self.asked in TURNS else s.flow_rank
         flow = (
-            float(sorted(self.face_residuals)[-min(s.flow_rank, len(self.face_residuals))])
+            float(sorted(self.face_residuals)[-min(rank, len(self.face_residuals))])
             if self.face_residuals
             else -1.0
         )
