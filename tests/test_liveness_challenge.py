@@ -99,3 +99,14 @@ def test_challenge_always_asks_a_random_side_at_once(detector: Detector) -> None
     )
     assert not track.pending(1.0)
     assert {LivenessTrack(CHALLENGE).challenge for _ in range(64)} == set(TURNS)
+
+
+def test_an_answer_needs_the_face_to_leave_its_plane() -> None:
+    """The nose's swing alone is no answer: a still picture's landmarks jitter, a turning head
+    also moves its face points off one plane (face flow); a flat turn is refused too."""
+    turn = {"yaws": [0.0, 0.0, 0.0, 0.05, 0.08, 0.08], "rectangles": [None] * 6}
+    for residuals, live in (([], False), ([0.2, 0.3], False), ([0.3, 0.9], True)):
+        track = LivenessTrack(LivenessSettings(), asked=TURN_LEFT, face_residuals=residuals, **turn)
+        verdict = track.verdict()
+        assert verdict.live is live, (residuals, verdict.cues)
+        assert live or verdict.reason == "turn_not_seen"

@@ -179,8 +179,8 @@ class LivenessTrack:
         if self.asked == TURN_HEAD:
             turned = min(strengths["flow"], strengths["parallax"])
             signs, strength = int(turned >= 1.0), turned
-        elif self.asked in TURNS:
-            turned = self.turned(self.asked)
+        elif self.asked in TURNS:  # a turn moves the face off its plane; a still face did not turn
+            turned = self.turned(self.asked) if flow >= s.flow_planar_max else 0.0
             signs, strength = int(turned >= 1.0), turned
         else:
             signs = sum(v >= 1.0 for v in strengths.values())
