@@ -56,12 +56,17 @@ def test_yaw_offset_follows_the_turn_of_a_head_model(detector: Detector, person:
     assert offsets[25] - offsets[0] > 0.035 and offsets[0] - offsets[-25] > 0.035, offsets
 
 
-def test_turn_excursion_measures_from_the_first_frames() -> None:
-    """Excursions are taken from the first frames' median, toward the sign and away from it."""
+def test_turn_excursion_counts_only_after_the_reaction_time() -> None:
+    """Excursions are taken from the median before the reaction time, toward the sign and away
+    from it, on the later frames only: a turn already under way in the first half second (as a
+    recording's may be) does not count."""
+    times = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2]
     offsets = [0.01, -0.01, 0.0, 0.02, 0.07, 0.05, -0.01]
-    assert turn_excursion(offsets, 1, 3) == pytest.approx((0.07, 0.01))
-    assert turn_excursion(offsets, -1, 3) == pytest.approx((0.01, 0.07))
-    assert turn_excursion(offsets[:3], 1, 3) == (0.0, 0.0)
+    assert turn_excursion(times, offsets, 1, 0.5) == pytest.approx((0.07, 0.01))
+    assert turn_excursion(times, offsets, -1, 0.5) == pytest.approx((0.01, 0.07))
+    assert turn_excursion(times[:3], offsets[:3], 1, 0.5) == (0.0, 0.0)
+    early = [0.0, 0.06, 0.08, 0.08, 0.08, 0.08, 0.08]
+    assert turn_excursion(times, early, 1, 0.5)[0] == pytest.approx(0.02)
 
 
 @pytest.mark.parametrize("side", TURNS)
@@ -85,7 +90,11 @@ def test_a_head_turning_to_the_asked_side_answers_and_the_other_side_does_not(
         assert not verdict.live and verdict.reason == "turn_not_seen", verdict.cues
         assert verdict.needs in TURNS and verdict.prompt == turn_prompt(verdict.needs, settings)
     mirrored = LivenessSettings(challenge_mirrored=True)
-    assert LivenessTrack(mirrored, yaws=right.yaws).turned(other) == right.turned(side) > 1.0
+    assert (
+        LivenessTrack(mirrored, yaws=right.yaws, times=right.times).turned(other)
+        == right.turned(side)
+        > 1.0
+    )
 
 
 def test_challenge_always_asks_a_random_side_at_once(detector: Detector) -> None:
@@ -104,8 +113,12 @@ def test_challenge_always_asks_a_random_side_at_once(detector: Detector) -> None
 def test_an_answer_needs_the_face_to_leave_its_plane() -> None:
     """The nose's swing alone is no answer: a still picture's landmarks jitter, a turning head
     also moves its face points off one plane (face flow); a flat turn is refused too."""
-    turn = {"yaws": [0.0, 0.0, 0.0, 0.05, 0.08, 0.08], "rectangles": [None] * 6}
-    for residuals, live in (([], False), ([0.2, 0.3], False), ([0.3, 0.9], True)):
+    turn = {
+        "yaws": [0.0, 0.0, 0.0, 0.05, 0.08, 0.08],
+        "times": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+        "rectangles": [None] * 6,
+    }
+    for residuals, live in (([], False), ([0.2, 0.3], False), ([0.9, 1.2], True)):
         track = LivenessTrack(LivenessSettings(), asked=TURN_LEFT, face_residuals=residuals, **turn)
         verdict = track.verdict()
         assert verdict.live is live, (residuals, verdict.cues)

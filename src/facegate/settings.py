@@ -438,7 +438,7 @@ class LivenessSettings(_Section):
         0.035,
         gt=0.0,
         description="Challenge: the nose tip must move at least this far toward the asked side, "
-        "from its place in the track's first frames (jaw widths; about 8-15 degrees of yaw).",
+        "from its place before challenge_reaction_seconds (jaw widths; about 8-15 degrees).",
     )
     challenge_max_away: float = Field(
         0.5,
@@ -446,14 +446,12 @@ class LivenessSettings(_Section):
         description="Challenge: ... while its excursion to the other side stays below this share "
         "of that (a head swinging both ways, as a recording may, is no answer).",
     )
-    challenge_flow_rank: int = Field(
-        1,
-        ge=1,
-        description="Challenge: an answer's face flow (against flow_planar_max) is its n-th "
-        "largest frame-pair value; 1 = the largest: a head leaves the plane while it turns.",
-    )
-    challenge_baseline_frames: int = Field(
-        3, ge=1, description="Challenge: the track's first frames that fix where the nose starts."
+    challenge_reaction_seconds: float = Field(
+        0.5,
+        ge=0.0,
+        description="Challenge: nobody reads a prompt and turns faster than this (a choice "
+        "reaction): the answering track's frames before it fix where the nose starts, only "
+        "later frames can answer (a recording's turn in that time does not count).",
     )
     challenge_mirrored: bool = Field(
         False, description="Challenge: the camera image is mirrored (left and right swapped)."

@@ -98,6 +98,7 @@ class LivenessTrack:
     eyes: list[float] = field(default_factory=list)
     mouths: list[float] = field(default_factory=list)
     yaws: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
     face_residuals: list[float] = field(default_factory=list)
     telling: int = 0
     followed: int = 0
@@ -127,6 +128,7 @@ class LivenessTrack:
         self.eyes.append(eye_aspect(points))
         self.mouths.append(mouth_aspect(points))
         self.yaws.append(yaw_offset(points))
+        self.times.append(timestamp)
         earlier = _earlier(self._points, timestamp, s.planar_gap_seconds)
         if earlier is not None and pose_change(earlier, points) >= s.planar_min_pose:
             self.residuals.append(nose_parallax(earlier, points))
@@ -160,9 +162,8 @@ class LivenessTrack:
             else -1.0
         )
         blink, mouth = blink_depth(self.eyes), mouth_motion(self.mouths)
-        rank = s.challenge_flow_rank if self.asked in TURNS else s.flow_rank
         flow = (
-            float(sorted(self.face_residuals)[-min(rank, len(self.face_residuals))])
+            float(sorted(self.face_residuals)[-min(s.flow_rank, len(self.face_residuals))])
             if self.face_residuals
             else -1.0
         )
@@ -241,7 +242,7 @@ class LivenessTrack:
         also swung the other way by challenge_max_away of it or more)."""
         s = self.settings
         sign = 1 if (side == TURN_LEFT) != s.challenge_mirrored else -1
-        toward, away = turn_excursion(self.yaws, sign, s.challenge_baseline_frames)
+        toward, away = turn_excursion(self.times, self.yaws, sign, s.challenge_reaction_seconds)
         if toward <= 0.0 or away >= s.challenge_max_away * toward:
             return 0.0
         return toward / s.challenge_min_turn

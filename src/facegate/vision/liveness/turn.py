@@ -22,12 +22,17 @@ def yaw_offset(points: np.ndarray) -> float:
     return float((points[NOSE_TIP][0] - (left[0] + right[0]) / 2) / abs(width))
 
 
-def turn_excursion(offsets: list[float], sign: int, baseline: int) -> tuple[float, float]:
+def turn_excursion(
+    times: list[float], offsets: list[float], sign: int, reaction: float
+) -> tuple[float, float]:
     """Return how far the yaw offsets went toward sign (+1 image right, -1 left) and away from
-    it, from the median of the first baseline values (both >= 0; zeros with too few values)."""
-    if len(offsets) <= baseline:
+    it, after reaction seconds from the first time, from the median of the offsets before
+    (both >= 0; zeros while either part is empty)."""
+    stamps, values = np.asarray(times, np.float64), np.asarray(offsets, np.float64)
+    if not len(stamps):
         return 0.0, 0.0
-    values = np.asarray(offsets, np.float64)
-    start = float(np.median(values[:baseline]))
-    moved = sign * (values[baseline:] - start)
+    late = stamps >= stamps[0] + reaction
+    if late.all() or not late.any():
+        return 0.0, 0.0
+    moved = sign * (values[late] - float(np.median(values[~late])))
     return max(0.0, float(moved.max())), max(0.0, float(-moved.min()))
