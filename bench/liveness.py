@@ -3,12 +3,18 @@
 Attacks: the generated set (facegate.stream.attacks: prints, mats, bezels, cut-outs, bent and
 tilted prints, frame-filling prints, a talking-head video on a phone; kinds held out of tuning are
 reported apart). Bona fide: person_talking_720p.mp4 cut into attempts, crowd_walking.mp4's tracks,
-the demo scene's walkers. Each video goes through the loop's detector (HOG, downscaled to
-loop.detect_max_side, every loop.detect_every-th frame) and tracker; each track's LivenessTrack is
-judged when the loop would decide it: once select.min_candidates frames were seen (or the select
-window ended), later while liveness says it is pending (no sign of life yet, up to
-liveness.max_wait_seconds). An attack video counts as accepted when any of its tracks is live.
-Prints a table and writes JSON to bench/results/liveness.json.
+the demo scene's walkers. Each video goes through the loop's detector (vision.detector, YuNet by
+default, downscaled to loop.detect_max_side, every loop.detect_every-th frame) and tracker; each
+track's LivenessTrack is judged when the loop would decide it: once select.min_candidates frames
+were seen (or the select window ended), later while liveness says it is pending (no sign of life
+yet, up to liveness.max_wait_seconds). An attack video counts as accepted when any of its tracks
+is live.
+
+Challenge (liveness.challenge_always): every attack video is judged again as the answer to a
+prompt for each side (turn left, turn right): a recording answers a random side by chance only;
+the live answers are generated heads turning to the asked side (stream/turn_scene.py) after a
+0.6 s reaction, and the time from the prompt to their decision is what the challenge adds.
+Prints tables and writes JSON to bench/results/liveness.json.
 
     python bench/liveness.py [--per-kind 5] [--level standard] [--attempt-seconds 2]
         [--stride-seconds 1] [--seeds 4] [--cache DIR]
@@ -33,10 +39,11 @@ from rich.table import Table
 
 from facegate.settings import Settings, load_settings
 from facegate.stream.attacks import KINDS
-from facegate.stream.liveness import LivenessResult, LivenessTrack
+from facegate.stream.liveness import TURN_LEFT, TURNS, LivenessResult, LivenessTrack
 from facegate.stream.loop import loop_pipeline
 from facegate.stream.scene import SceneSegment, demo_scene
 from facegate.stream.tracker import Tracker
+from facegate.stream.turn_scene import answering_head
 from facegate.vision.liveness.landmarks import landmarks_68
 from facegate.vision.liveness.motion import ring_motion
 from facegate.vision.liveness.planarity import nose_parallax
@@ -104,8 +111,15 @@ def _boxes_cached(
         cache.write_text(json.dumps({"key": key, "boxes": found}))
 
 
-def judge(source: str, frames: Iterable, settings: Settings, cache: Path | None) -> list[Outcome]:
-    """Run detector, tracker and one LivenessTrack per track; judge each track like the loop."""
+def judge(
+    source: str,
+    frames: Iterable,
+    settings: Settings,
+    cache: Path | None,
+    asked: str | None = None,
+) -> list[Outcome]:
+    """Run detector, tracker and one LivenessTrack per track; judge each track like the loop
+    (asked: the motion a prompt asked for, as for the tracks after a liveness retry)."""
     tracker = Tracker(settings.track)
     tracks: dict[int, LivenessTrack] = {}
     seen: dict[int, list[float]] = {}  # observation times per track
@@ -117,7 +131,7 @@ def judge(source: str, frames: Iterable, settings: Settings, cache: Path | None)
             tid = tracked.track_id
             if tid in done or tracked.box.width < settings.select.min_face_px:
                 continue
-            track = tracks.setdefault(tid, LivenessTrack(settings.liveness))
+            track = tracks.setdefault(tid, LivenessTrack(settings.liveness, asked=asked))
             start = time.perf_counter()
             track.observe(image, tracked.box, np.zeros((5, 2), np.float32), timestamp)
             times.setdefault(tid, []).append((time.perf_counter() - start) * 1000)
@@ -196,6 +210,36 @@ def bona_fide(
     return outcomes
 
 
+def challenge_answers(settings: Settings, seeds: int, cache: Path) -> list[dict]:
+    """Return the judged live answers: each demo head turning to each asked side, per seed."""
+    rows = []
+    for person in ("Eileen Collins", "Grace Hopper"):
+        for side in TURNS:
+            for seed in range(seeds):
+                sign = 1 if side == TURN_LEFT else -1
+                name = f"answer:{person}:{side}:{seed}"
+                frames = answering_head(person, sign, seed=seed)
+                path = cache / f"{name}.boxes.json"
+                for o in judge(name, frames, settings, path, asked=side):
+                    rows.append({"source": name, "side": side, "outcome": o})
+    return rows
+
+
+def challenge_attacks(attacks: list[dict], settings: Settings) -> dict[str, dict]:
+    """Return per attack kind how many (video, side) answers passed a challenge."""
+    per_kind: dict[str, dict] = {}
+    for a in attacks:
+        entry = per_kind.setdefault(a["spec"].kind, {"answers": 0, "accepted": 0, "videos": []})
+        for side in TURNS:
+            outcomes = judge(a["spec"].name, video_frames(a["path"]), settings, a["boxes"], side)
+            passed = any(o.result.live for o in outcomes)
+            entry["answers"] += 1
+            entry["accepted"] += int(passed)
+            if passed:
+                entry["videos"].append(f"{a['spec'].name}:{side}")
+    return per_kind
+
+
 def main() -> None:
     """Run the benchmark, print the table and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -219,7 +263,15 @@ def main() -> None:
         frames = video_frames(path)
         outcomes = judge(spec.name, frames, settings, path.with_suffix(".boxes.json"))
         accepted = any(o.result.live for o in outcomes)
-        attacks.append({"spec": spec, "outcomes": outcomes, "accepted": accepted})
+        attacks.append(
+            {
+                "spec": spec,
+                "outcomes": outcomes,
+                "accepted": accepted,
+                "path": path,
+                "boxes": path.with_suffix(".boxes.json"),
+            }
+        )
         console.print(
             f"{spec.name:18} {spec.person[:22]:22} {spec.motion:8} {spec.background:8} "
             f"{spec.width}x{spec.height} tracks={len(outcomes)} accepted={accepted} "
@@ -287,6 +339,40 @@ def main() -> None:
             f"{len(refused) / len(group):.1%}", f"{np.median(waits):.2f} (max {np.max(waits):.2f})",
         )  # fmt: skip
     console.print(bpcer)
+    challenged = challenge_attacks(attacks, settings)
+    answers = challenge_answers(settings, max(1, args.seeds // 2), args.cache / "answers")
+    ctable = Table(title="Challenge: a recording answering a random side (per video and side)")
+    for column in ("attack kind", "answers", "passed", "APCER per attempt"):
+        ctable.add_column(column, justify="left" if column == "attack kind" else "right")
+    for kind, entry in challenged.items():
+        ctable.add_row(
+            kind, str(entry["answers"]), str(entry["accepted"]),
+            f"{entry['accepted'] / entry['answers']:.0%}",
+        )  # fmt: skip
+    console.print(ctable)
+    atable = Table(title="Challenge: generated heads turning to the asked side")
+    for column in ("side", "answers", "refused", "decided after s (median, max)"):
+        atable.add_column(column, justify="left" if column == "side" else "right")
+    answered = {}
+    for side in TURNS:
+        group = [r["outcome"] for r in answers if r["side"] == side]
+        if not group:
+            continue
+        times = [o.decided_after_s for o in group]
+        answered[side] = {
+            "answers": len(group),
+            "refused": sum(not o.result.live for o in group),
+            "median_decided_after_s": float(np.median(times)),
+            "max_decided_after_s": float(np.max(times)),
+        }
+        atable.add_row(
+            side, str(len(group)), str(answered[side]["refused"]),
+            f"{np.median(times):.2f}, {np.max(times):.2f}",
+        )  # fmt: skip
+    console.print(atable)
+    for r in answers:
+        o = r["outcome"]
+        console.print(f"{o.source:34} live={o.result.live} {o.decided_after_s:.2f} {o.result.cues}")
     observe = [ms for o in live_tracks for ms in o.observe_ms]
     observe += [ms for a in attacks for o in a["outcomes"] for ms in o.observe_ms]
     console.print(
@@ -309,6 +395,19 @@ def main() -> None:
             "p95": float(np.percentile(observe, 95)),
         },
         "cue_ms_median": costs,
+        "challenge_attacks": challenged,
+        "challenge_answers": answered,
+        "challenge_answer_tracks": [
+            {
+                "source": r["source"],
+                "live": r["outcome"].result.live,
+                "reason": r["outcome"].result.reason,
+                "decided_after_s": round(r["outcome"].decided_after_s, 3),
+                **r["outcome"].result.cues,
+            }
+            for r in answers
+        ],
+        "load_average": list(os.getloadavg()),
         "attacks": [
             {
                 "name": a["spec"].name,

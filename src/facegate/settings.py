@@ -430,6 +430,47 @@ class LivenessSettings(_Section):
         gt=0.0,
         description="Rectangle cue: rigid if its sides vary by at most this (robust std).",
     )
+    challenge_always: bool = Field(
+        False,
+        description="Challenge: every matched track is first asked to turn its head to a side "
+        "drawn at random per attempt (left or right), and only a track that then turns that way "
+        "is let in. A recording cannot know the side, so this stops a replayed video (which "
+        "blinks, talks and moves like a head) at the cost of the answer's time for everyone.",
+    )
+    challenge_seconds: float = Field(
+        3.0,
+        gt=0.0,
+        description="Challenge: the asked turn must show within this long of the answering "
+        "track's first frame.",
+    )
+    challenge_min_turn: float = Field(
+        0.035,
+        gt=0.0,
+        description="Challenge: the nose tip must move at least this far toward the asked side, "
+        "from its place before challenge_reaction_seconds (jaw widths; about 8-15 degrees).",
+    )
+    challenge_max_away: float = Field(
+        0.5,
+        ge=0.0,
+        description="Challenge: ... while its excursion to the other side stays below this share "
+        "of that (a head swinging both ways, as a recording may, is no answer).",
+    )
+    challenge_reaction_seconds: float = Field(
+        0.5,
+        ge=0.0,
+        description="Challenge: nobody reads a prompt and turns faster than this (a choice "
+        "reaction): the answering track's frames before it fix where the nose starts, only "
+        "later frames can answer (a recording's turn in that time does not count).",
+    )
+    challenge_mirrored: bool = Field(
+        False, description="Challenge: the camera image is mirrored (left and right swapped)."
+    )
+    prompt_turn_left: str = Field(
+        "Please turn your head to your left", description="Shown when the challenge asks left."
+    )
+    prompt_turn_right: str = Field(
+        "Please turn your head to your right", description="Shown when the challenge asks right."
+    )
 
 
 class SourceSettings(_Section):

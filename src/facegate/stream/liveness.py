@@ -4,12 +4,14 @@ Cues (vision/liveness/): the strips beside the face moving with it (a held pictu
 landmarks moving as one plane (a photo) or with parallax (a head), blinks and mouth motion, and a
 rigid rectangle (bezel, mat, print edge) around the face. The settings' level sets how much
 evidence a track needs; when it has none, the verdict asks for a head turn, which the next
-attempt must show.
+attempt must show. With liveness.challenge_always every matched track is first asked to turn to a
+side drawn at random (a recording cannot know it); only a turn to that side then counts.
 """
 
 from __future__ import annotations
 
 import math
+import secrets
 from dataclasses import dataclass, field
 
 import cv2
@@ -21,9 +23,25 @@ from facegate.vision.liveness.landmarks import landmarks_68
 from facegate.vision.liveness.motion import RingParams, ring_motion
 from facegate.vision.liveness.planarity import nose_parallax, pose_change
 from facegate.vision.liveness.rectangle import Rectangle, find_rectangle, rigidity
+from facegate.vision.liveness.turn import turn_excursion, yaw_offset
 from facegate.vision.types import FaceBox
 
 TURN_HEAD = "turn_head"
+TURN_LEFT = "turn_left"  # the person's left
+TURN_RIGHT = "turn_right"
+TURNS = (TURN_LEFT, TURN_RIGHT)
+
+
+def pick_turn() -> str:
+    """Return a side to ask for, drawn from the system's secure random source."""
+    return secrets.choice(TURNS)
+
+
+def turn_prompt(needs: str, s: LivenessSettings) -> str:
+    """Return the door's prompt for a motion the verdict asks for."""
+    return {TURN_LEFT: s.prompt_turn_left, TURN_RIGHT: s.prompt_turn_right}.get(
+        needs, s.prompt_turn_head
+    )
 
 
 @dataclass(frozen=True)
@@ -38,7 +56,7 @@ class LivenessResult:
     needs: str | None = None
     prompt: str | None = None
     reason: str | None = (
-        None  # replay (a replay cue fired), planar, no_sign_of_life, too_few_frames
+        None  # replay, planar, no_sign_of_life, too_few_frames, turn_not_seen, challenge
     )
 
 
@@ -66,16 +84,21 @@ def _earlier(
 class LivenessTrack:
     """Collects per-frame liveness cues of one track and turns them into a verdict.
 
-    asked: the motion a previous attempt's prompt asked for ("turn_head"); then only a head
-    turn counts: the face must leave a plane (face flow) and the nose show parallax.
+    asked: the motion a previous attempt's prompt asked for; after "turn_head" only a head
+    turn counts: the face must leave a plane (face flow) and the nose show parallax; after
+    "turn_left" / "turn_right" only a turn to that side (the nose tip against the jaw).
+    challenge: the side this track asks for if it must ask one (drawn at random per track).
     """
 
     settings: LivenessSettings = field(default_factory=LivenessSettings)
     asked: str | None = None
+    challenge: str = field(default_factory=pick_turn)
     rectangles: list[Rectangle | None] = field(default_factory=list)
     residuals: list[float] = field(default_factory=list)
     eyes: list[float] = field(default_factory=list)
     mouths: list[float] = field(default_factory=list)
+    yaws: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
     face_residuals: list[float] = field(default_factory=list)
     telling: int = 0
     followed: int = 0
@@ -104,6 +127,8 @@ class LivenessTrack:
         points = landmarks_68(frame, box)
         self.eyes.append(eye_aspect(points))
         self.mouths.append(mouth_aspect(points))
+        self.yaws.append(yaw_offset(points))
+        self.times.append(timestamp)
         earlier = _earlier(self._points, timestamp, s.planar_gap_seconds)
         if earlier is not None and pose_change(earlier, points) >= s.planar_min_pose:
             self.residuals.append(nose_parallax(earlier, points))
@@ -112,12 +137,15 @@ class LivenessTrack:
 
     def pending(self, timestamp: float) -> bool:
         """Return whether the decision should wait: too short a look, or no sign of life yet."""
-        if self.first_time is None or timestamp - self.first_time >= self.settings.max_wait_seconds:
+        s = self.settings
+        wait = s.challenge_seconds if self.asked in TURNS else s.max_wait_seconds
+        if self.first_time is None or timestamp - self.first_time >= wait:
             return False
-        if timestamp - self.first_time < self.settings.min_seconds:
+        if timestamp - self.first_time < s.min_seconds:
             return True
         verdict = self.verdict()
-        return not verdict.live and verdict.needs is not None
+        # A first attempt under challenge_always asks at once: waiting would show nothing new.
+        return not verdict.live and verdict.needs is not None and verdict.reason != "challenge"
 
     def verdict(self) -> LivenessResult:
         """Return the verdict: replay cues refuse; else the level's signs of life are required."""
@@ -152,20 +180,30 @@ class LivenessTrack:
         if self.asked == TURN_HEAD:
             turned = min(strengths["flow"], strengths["parallax"])
             signs, strength = int(turned >= 1.0), turned
+        elif self.asked in TURNS:  # a turn moves the face off its plane; a still face did not turn
+            turned = self.turned(self.asked) if flow >= s.flow_planar_max else 0.0
+            signs, strength = int(turned >= 1.0), turned
         else:
             signs = sum(v >= 1.0 for v in strengths.values())
             strength = max(strengths.values())
         replay = frames >= s.min_frames and (framed or follow >= s.ring_follow_max)
         needed = {"low": 0, "standard": 1, "high": 2}[s.level]
-        if self.asked == TURN_HEAD:
+        if self.asked in TURNS:
+            needed = 1
+        elif self.asked == TURN_HEAD:
             needed = min(needed, 1)
-        live = frames >= s.min_frames and not replay and not planar and signs >= needed
+        challenge = s.challenge_always and self.asked is None
+        live = (
+            frames >= s.min_frames and not replay and not planar and signs >= needed
+        ) and not challenge
         if frames < s.min_frames:
             reason = "too_few_frames"
         elif replay:
             reason = "replay"
-        elif not live and self.asked == TURN_HEAD:
+        elif not live and self.asked is not None:
             reason = "turn_not_seen"
+        elif challenge:
+            reason = "challenge"
         elif not live and planar:
             reason = "planar"
         elif not live:
@@ -183,13 +221,28 @@ class LivenessTrack:
             "rect_present": round(present, 3),
             "rect_spread": round(spread, 4) if math.isfinite(spread) else -1.0,
         }
-        ask = reason in ("no_sign_of_life", "planar", "turn_not_seen")
+        if self.asked in TURNS:
+            cues["turn"] = round(self.turned(self.asked), 3)
+        needs = None
+        if reason in ("no_sign_of_life", "planar", "turn_not_seen", "challenge"):
+            directed = s.challenge_always or self.asked in TURNS
+            needs = self.challenge if directed else TURN_HEAD
         return LivenessResult(
             live=live,
             score=round(float(score), 3),
             cues=cues,
             frames=frames,
-            needs=TURN_HEAD if ask else None,
-            prompt=s.prompt_turn_head if ask else None,
+            needs=needs,
+            prompt=turn_prompt(needs, s) if needs else None,
             reason=reason,
         )
+
+    def turned(self, side: str) -> float:
+        """Return the track's turn to a side in units of challenge_min_turn (0 where the head
+        also swung the other way by challenge_max_away of it or more)."""
+        s = self.settings
+        sign = 1 if (side == TURN_LEFT) != s.challenge_mirrored else -1
+        toward, away = turn_excursion(self.times, self.yaws, sign, s.challenge_reaction_seconds)
+        if toward <= 0.0 or away >= s.challenge_max_away * toward:
+            return 0.0
+        return toward / s.challenge_min_turn

@@ -226,7 +226,8 @@ class AccessLoop:
         if verdict.reason == "liveness_retry":  # a matched face with no sign of life yet
             prompt = live.prompt
             self._asked = (str(live.needs), timestamp + self.settings.liveness.ask_seconds)
-        self.tracker.mark_decided(track_id, timestamp)
+        if verdict.reason != "liveness_retry":  # a prompted person answers on the same track
+            self.tracker.mark_decided(track_id, timestamp)
         del self._tracks[track_id]
         self.stats.decisions += 1
         event = AccessEvent(
