@@ -839,7 +839,7 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Run the HTTP API (FastAPI under uvicorn); OpenAPI docs at /docs.
+    """Run the HTTP API (FastAPI under uvicorn): admin web UI at /ui/, offline docs at /docs.
 
     At start it prints the gallery (created when missing), its people and its API keys.
     """
