@@ -78,6 +78,11 @@ def main() -> None:
     parser.add_argument(
         "--default-only", action="store_true", help="Only facegate's default (no baseline)."
     )
+    parser.add_argument(
+        "--skip-baseline",
+        action="store_true",
+        help="Leave out the slow HOG + native dlib baseline (x baseline: to the first row).",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
 
@@ -86,6 +91,8 @@ def main() -> None:
         pairs = pairs.head(args.limit)
     default = load_settings(environ={})
     steps = STEPS if args.sweep else [STEPS[0], STEPS[-2], STEPS[-1]]
+    if args.skip_baseline:
+        steps = steps[1:]
     if args.default_only:
         steps = [STEPS[-1]]
     if args.jitter:

@@ -17,7 +17,7 @@ from facegate.evaluate.pairs import PairSet
 from facegate.evaluate.runner import ImageEmbedding, PairsReport, score_pairs
 from facegate.media import load_image
 from facegate.settings import Settings
-from facegate.vision.align import align_face, align_views
+from facegate.vision.align import face_chips, face_shape
 from facegate.vision.detect import FacePolicy, build_detector, select_faces
 from facegate.vision.embedders import embed_views, view_paddings
 from facegate.vision.pose import estimate_yaw
@@ -72,16 +72,18 @@ class _Worker:
                 path, None, None, None, {}, time.perf_counter() - start, {}, "no face"
             )
         vision = self.settings.vision
-        chip, landmarks = align_face(image, boxes[0], vision.chip_size, vision.chip_padding)
+        shape = face_shape(image, boxes[0])
+        landmarks = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
+        chip = face_chips(image, shape, vision.chip_size, (vision.chip_padding,))[0]
         quality = measure_quality(chip, boxes[0])
         detect_seconds = time.perf_counter() - start
         vectors, costs = {}, {}
         for spec, embedder in self.embedders.items():
             begin = time.perf_counter()
             extra = view_paddings(vision) if spec == "default" else ()
-            if extra:  # the extra views, aligned again: their whole cost is this spec's
-                views = align_views(image, boxes[0], vision.chip_size, vision.chip_padding, extra)
-                vectors[spec] = embed_views(embedder, [chip], [views[0][1:]])[0]
+            if extra:  # the extra views' chips and embeddings are this spec's cost
+                views = face_chips(image, shape, vision.chip_size, extra)
+                vectors[spec] = embed_views(embedder, [chip], [views])[0]
             else:
                 vectors[spec] = embedder.embed([chip])[0]
             costs[spec] = time.perf_counter() - begin

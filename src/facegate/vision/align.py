@@ -25,11 +25,19 @@ def align_views(
     extra_paddings: tuple[float, ...] = (),
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Return the chip at padding, then one per extra padding, and the 5x2 landmark array."""
-    rect = dlib.rectangle(box.left, box.top, box.right - 1, box.bottom - 1)
-    shape = models.shape_predictor_5()(image, rect)
+    shape = face_shape(image, box)
     landmarks = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
-    chips = [
-        np.ascontiguousarray(dlib.get_face_chip(image, shape, size, p))
-        for p in (padding, *extra_paddings)
-    ]
-    return chips, landmarks
+    return face_chips(image, shape, size, (padding, *extra_paddings)), landmarks
+
+
+def face_shape(image: np.ndarray, box: FaceBox) -> dlib.full_object_detection:
+    """Return dlib's 5 landmarks of the face in box."""
+    rect = dlib.rectangle(box.left, box.top, box.right - 1, box.bottom - 1)
+    return models.shape_predictor_5()(image, rect)
+
+
+def face_chips(
+    image: np.ndarray, shape: dlib.full_object_detection, size: int, paddings: tuple[float, ...]
+) -> list[np.ndarray]:
+    """Return the aligned RGB chip of size x size at each padding."""
+    return [np.ascontiguousarray(dlib.get_face_chip(image, shape, size, p)) for p in paddings]
