@@ -83,7 +83,7 @@ def test_run_without_source_uses_a_temporary_gallery_even_with_facegate_db(
     assert digest(hopper_gallery) == before
     # what it watches, then how long it took (the status line only on a terminal)
     assert "watching the demo scene at door main: gallery " in done.stderr
-    assert "(temporary), 1 people, liveness on" in done.stderr
+    assert "(temporary), 1 person, liveness on" in done.stderr
     assert re.search(r"3 decisions in \d+\.\d s \(\d+\.\d frames/s\)", done.stderr)
     assert "open tracks" not in done.stderr + done.stdout
     # the scene position beside the wall clock; floats rounded to what they mean
@@ -209,7 +209,7 @@ def test_enroll_and_doors_add_create_a_gallery_and_people_list_names_it(
     """People list says which gallery it read; doors add creates a new site's gallery."""
     listed = invoke("people", "list", "--db", hopper_gallery)
     assert listed.exit_code == 0, listed.output
-    assert f"gallery {hopper_gallery}: 1 people" in listed.output.replace("\n", "")
+    assert f"gallery {hopper_gallery}: 1 person" in listed.output.replace("\n", "")
     fresh = tmp_path / "new.db"
     assert invoke("doors", "add", "front", "--db", fresh).exit_code == 0
     assert fresh.is_file()
@@ -345,7 +345,7 @@ def test_serve_says_which_database_how_many_people_and_keys_and_wants_consent(
         url = f"http://127.0.0.1:{port}"
         _wait_until_up(url, process, log)
         started = log.read_text()
-        assert f"gallery {hopper_gallery} (1 people)" in started
+        assert f"gallery {hopper_gallery} (1 person)" in started
         assert "1 API key(s)" in started and "kiosk (enroll)" in started
         photo = _view(tmp_path)
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as client:

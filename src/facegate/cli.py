@@ -39,6 +39,7 @@ from facegate.db_url import is_postgres_url
 from facegate.errors import UnknownDoorError
 from facegate.settings import Settings
 from facegate.stores import access_store_of, event_log_of, open_event_log, open_key_store
+from facegate.wording import people_count
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -143,7 +144,7 @@ def people_list(as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = 
         table = Table("id", "name", "embeddings", "enrolled", "consent")
         for p in people:
             table.add_row(str(p.id), p.name, str(p.embeddings), p.created_at, p.consent or "")
-        console.print(f"gallery {where}: {len(people)} people", highlight=False)
+        console.print(f"gallery {where}: {people_count(len(people))}", highlight=False)
         console.print(table if people else "no one is enrolled")
         return EXIT_OK
 

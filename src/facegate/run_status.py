@@ -12,6 +12,7 @@ from rich.live import Live
 from rich.text import Text
 
 from facegate.access_event import AccessEvent
+from facegate.wording import people_count
 
 if TYPE_CHECKING:
     from facegate.stream.loop import AccessLoop, LoopStats
@@ -36,7 +37,7 @@ class RunStatus:
         temporary = " (temporary)" if self.source == "the demo scene" else ""
         self.console.print(
             f"watching {self.source} at door {loop.settings.loop.door}: gallery "
-            f"{loop.gallery.path}{temporary}, {people} people, liveness {liveness}",
+            f"{loop.gallery.path}{temporary}, {people_count(people)}, liveness {liveness}",
             highlight=False,
             markup=False,
             soft_wrap=True,

@@ -9,6 +9,7 @@ from facegate.db_url import is_postgres_url, redact
 from facegate.service.app import service_paths
 from facegate.settings import Settings
 from facegate.stores import open_key_store
+from facegate.wording import people_count
 
 
 def serve_banner(settings: Settings, db: str | Path | None) -> list[str]:
@@ -19,7 +20,8 @@ def serve_banner(settings: Settings, db: str | Path | None) -> list[str]:
     with open_key_store(paths.keys, settings) as store:
         keys = store.keys()
     active = [k for k in keys if k.revoked_at is None]
-    lines = [f"facegate serve: gallery {where} ({people} people), events in {_name(paths.events)}"]
+    events = _name(paths.events)
+    lines = [f"facegate serve: gallery {where} ({people_count(people)}), events in {events}"]
     if active:
         names = ", ".join(f"{k.name} ({' '.join(k.scopes)})" for k in active)
         lines.append(f"facegate serve: {len(active)} API key(s) in {_name(paths.keys)}: {names}")
