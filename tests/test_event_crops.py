@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
+from service_server import TEST_CONFIG, Server, running_server
 
 from facegate import api
 from facegate.access_event import AccessEvent, now_iso
@@ -138,3 +144,60 @@ def test_a_sqlite_removal_leaves_no_crop_bytes_in_any_file(tmp_path: Path) -> No
         api.remove_person(gallery, name, log)
     for path in tmp_path.iterdir():
         assert marker[2:40] not in path.read_bytes(), path
+
+
+@contextmanager
+def _session(server: Server, scope: str) -> Iterator[httpx.Client]:
+    """Yield a client logged in to the UI with the scope's key (session cookie only)."""
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        form = client.get("/ui/login").text
+        token = re.search(r'name="login_csrf" value="([^"]+)"', form)
+        assert token is not None
+        data = {"key": server.tokens[scope], "login_csrf": token[1]}
+        answer = client.post("/ui/login", data=data)
+        assert answer.status_code == 303 and "fg_session" in client.cookies, answer.text
+        yield client
+
+
+CROPS_ON = TEST_CONFIG + "\n[crops]\nenabled = true\nretention_days = 2\n"
+
+
+def test_the_ui_serves_crops_only_to_a_session_and_never_expired_ones(tmp_path: Path) -> None:
+    """/ui/events/{id}/crop: a session (read key too) gets the JPEG, uncached; else not."""
+    with running_server(tmp_path, CROPS_ON) as server:
+        jpeg = crop_jpeg(np.full((150, 150, 3), 90, np.uint8), 150, 80)
+        with EventLog(server.db) as log, open_crop_store(server.db) as store:
+            fresh, old, bare = (log.append(_event(None)) for _ in range(3))
+            store.add(fresh, time.time(), jpeg)
+            store.add(old, time.time() - 3 * DAY_S, jpeg)  # past retention_days = 2
+        url = f"/ui/events/{fresh}/crop"
+        with server.client("admin") as bearer:  # an API key is no session
+            assert bearer.get(url).status_code == 303
+        with httpx.Client(base_url=server.url) as anonymous:
+            answer = anonymous.get(url)
+            assert answer.status_code == 303 and answer.headers["location"] == "/ui/login"
+        with _session(server, "read") as reader:
+            got = reader.get(url)
+            assert got.status_code == 200 and got.content == jpeg
+            assert got.headers["content-type"] == "image/jpeg"
+            assert got.headers["cache-control"] == "no-store"
+            for missing in (old, bare, 10**6):
+                assert reader.get(f"/ui/events/{missing}/crop").status_code == 404
+            assert reader.get(f"/ui/events/{2**64}/crop").status_code == 422
+            listed = reader.get("/ui/events.json").json()["events"]
+            assert [row["crop"] for row in listed] == [None, None, url]  # newest first
+            html = reader.get("/ui/events").text
+            assert f'src="{url}"' in html and html.count('class="crop"') == 1
+
+
+def test_with_crops_off_the_ui_shows_and_serves_none(tmp_path: Path) -> None:
+    """Crops off (default): no thumbnail column, no crop key, and the crop URL is 404."""
+    with running_server(tmp_path) as server:
+        with EventLog(server.db) as log, open_crop_store(server.db) as store:
+            event_id = log.append(_event(None))
+            store.add(event_id, time.time(), b"\xff\xd8left-from-when-crops-were-on")
+        with _session(server, "admin") as admin:
+            assert admin.get(f"/ui/events/{event_id}/crop").status_code == 404
+            assert "crop" not in admin.get("/ui/events.json").json()["events"][0]
+            html = admin.get("/ui/events").text
+            assert "<th>Face</th>" not in html and "never shown or stored" in html
