@@ -166,6 +166,8 @@ def run_door(
             ):
                 crops = crops_beside(log) if settings.crops.enabled else None
                 keeper = None if crops is None else CropKeeper(crops, settings.crops)
+                if keeper is not None:
+                    keeper.purge()  # a door that was idle for days starts with a cleanup
                 window = settings.loop.attempt_window_seconds
                 sink = EventSink(log, dispatcher, window, show, keeper)
                 detach: Callable[[], None] | None = None

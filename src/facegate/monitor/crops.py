@@ -122,7 +122,11 @@ class CropKeeper:
         """Store the chip as the event's crop, then delete a bounded batch of expired ones."""
         jpeg = crop_jpeg(chip, self.settings.size, self.settings.quality)
         self.store.add(event_id, self.clock(), jpeg)
-        self.store.purge(self.cutoff(), self.settings.purge_batch)
+        self.purge()
+
+    def purge(self) -> int:
+        """Delete at most purge_batch expired crops; return how many."""
+        return self.store.purge(self.cutoff(), self.settings.purge_batch)
 
 
 def open_crop_store(target: str | Path, postgres: PostgresSettings | None = None) -> CropStore:
