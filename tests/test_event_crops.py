@@ -202,3 +202,17 @@ def test_with_crops_off_the_ui_shows_and_serves_none(tmp_path: Path) -> None:
             assert "crop" not in admin.get("/ui/events.json").json()["events"][0]
             html = admin.get("/ui/events").text
             assert "<th>Face</th>" not in html and "never shown or stored" in html
+
+
+def test_a_crop_that_cannot_be_stored_does_not_stop_the_door(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A crop write that fails (here: its table is gone) is a warning, not an exception."""
+    db = tmp_path / "e.db"
+    with EventLog(db) as log, open_crop_store(db) as store:
+        keeper = CropKeeper(store, CropsSettings(enabled=True, retention_days=1))
+        event_id = log.append(_event(None))
+        assert keeper.keep(event_id, np.zeros((150, 150, 3), np.uint8))
+        sqlite3.connect(db).execute("DROP TABLE event_crops")
+        assert not keeper.keep(event_id, np.zeros((150, 150, 3), np.uint8))
+    assert "crop not stored" in caplog.text

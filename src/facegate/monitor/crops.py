@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -26,6 +27,8 @@ CREATE INDEX IF NOT EXISTS event_crops_ts ON event_crops(ts)
 """
 
 DAY_S = 86400.0
+
+log = logging.getLogger(__name__)
 
 
 def crop_jpeg(chip: np.ndarray, size: int, quality: int) -> bytes:
@@ -118,11 +121,20 @@ class CropKeeper:
         """Return the UNIX time before which a crop is expired."""
         return self.clock() - float(self.settings.retention_days or 0.0) * DAY_S
 
-    def keep(self, event_id: int, chip: np.ndarray) -> None:
-        """Store the chip as the event's crop, then delete a bounded batch of expired ones."""
+    def keep(self, event_id: int, chip: np.ndarray) -> bool:
+        """Store the chip as the event's crop, then purge a bounded batch; False if it failed.
+
+        A crop is secondary to the decision (already logged): a database failure here is
+        logged as a warning and the door carries on.
+        """
         jpeg = crop_jpeg(chip, self.settings.size, self.settings.quality)
-        self.store.add(event_id, self.clock(), jpeg)
-        self.purge()
+        try:
+            self.store.add(event_id, self.clock(), jpeg)
+            self.purge()
+        except EventLogUnavailableError as exc:
+            log.warning("event %d: crop not stored: %s", event_id, exc)
+            return False
+        return True
 
     def purge(self) -> int:
         """Delete at most purge_batch expired crops; return how many."""
