@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from facegate.decide.rules import PersonAccess
 from facegate.gallery import SQLiteGallery
 from facegate.gallery.access import SQLiteAccessStore
 from facegate.media import load_image
+from facegate.monitor.crops import CropStore
 from facegate.service.keys import KeyStore
 from facegate.settings import load_settings
 from facegate.stream.loop import AccessLoop
@@ -213,7 +215,16 @@ def test_removing_a_person_leaves_no_name_in_any_database_file(site: Server, fac
                 files={"image": image_part(faces["Colin Powell"][3])},
             )
         assert admin.get("/v1/events", params={"person": name}).json()["total"] >= 1
-        assert admin.delete(f"/v1/people/{person_id}").status_code == 200
+        crop = b"\xff\xd8" + b"CROP-OF-ZEBULON-" * 16
+        with CropStore(site.db) as crops:
+            named = sqlite3.connect(site.db).execute(
+                "SELECT id FROM access_events WHERE person = ? OR claimed = ?", (name, name)
+            )
+            ids = [row[0] for row in named]
+            for event_id in ids:
+                crops.add(event_id, 1e12, crop)
+            assert admin.delete(f"/v1/people/{person_id}").status_code == 200
+            assert crops.having(ids, 0.0) == set()
         events = admin.get("/v1/events", params={"limit": 500}).json()["events"]
     tombstone = api.tombstone(api.PersonSummary(person_id, name, "", 0, None))
     assert any(e["claimed"] == tombstone for e in events)
@@ -223,6 +234,7 @@ def test_removing_a_person_leaves_no_name_in_any_database_file(site: Server, fac
         data = path.read_bytes()
         assert name.encode() not in data, path
         assert name.encode("utf-16-le") not in data, path
+        assert crop[2:40] not in data, path
 
 
 def test_dashboard_shows_each_door_policy_and_refusals_by_reason(site: Server) -> None:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from facegate import pg_db
 from facegate.cli import app
 from facegate.decide.rules import DoorRules, PersonAccess
+from facegate.monitor.crops import open_crop_store
 from facegate.settings import PostgresSettings, Settings
 from facegate.stores import open_access_store, open_event_log, open_gallery, open_key_store
 
@@ -44,6 +45,8 @@ def test_copy_moves_a_whole_site_with_ids_and_refuses_a_second_copy(
         store.set_person_access("Cy", PersonAccess(frozenset({"staff", "night"})))
     with open_event_log(site, Settings()) as log:
         log.append_many([make_event(s, track=s) for s in range(5)])
+    with open_crop_store(site) as crops:
+        crops.add(3, 1e12, b"\xff\xd8crop of event 3")
     with open_key_store(site, Settings()) as keys:
         kept, token = keys.create("door", ["door"])
         revoked, _ = keys.create("old", ["read"])
@@ -60,7 +63,10 @@ def test_copy_moves_a_whole_site_with_ids_and_refuses_a_second_copy(
         "person_groups": 2,
         "access_events": 5,
         "api_keys": 2,
+        "event_crops": 1,
     }
+    with open_crop_store(url) as crops:
+        assert crops.get(3, 0.0) == b"\xff\xd8crop of event 3" and crops.count() == 1
     with open_access_store(url, Settings()) as store:
         assert [d.allow for d in store.doors()] == [("staff",)]
         assert store.person_access("Cy").groups == {"staff", "night"}
@@ -102,11 +108,12 @@ def test_upgrade_creates_every_table_set(tmp_path: Path, postgres) -> None:
         ("access", 0, 1),
         ("events", 0, 3),
         ("keys", 0, 2),
+        ("crops", 0, 1),
     ]
     code, out = facegate("db", "upgrade", url, "--json")
-    assert [json.loads(line)["before"] for line in out.splitlines()] == [1, 1, 3, 2]
+    assert [json.loads(line)["before"] for line in out.splitlines()] == [1, 1, 3, 2, 1]
     code, out = facegate("db", "upgrade", "--db", str(tmp_path / "s.db"), "--json")
-    assert code == 0 and [json.loads(line)["after"] for line in out.splitlines()] == [1, 1, 2, 2]
+    assert code == 0 and [json.loads(line)["after"] for line in out.splitlines()] == [1, 1, 2, 2, 1]
 
 
 def test_a_later_migration_is_applied_only_by_upgrade(postgres) -> None:

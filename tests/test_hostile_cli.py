@@ -14,6 +14,7 @@ from test_cli import facegate, lines
 from facegate.access_event import AccessEvent, now_iso
 from facegate.gallery import EmbeddingRecord, SQLiteGallery
 from facegate.media import encode_jpeg
+from facegate.monitor.crops import CropStore
 from facegate.monitor.events import EventLog
 
 
@@ -100,22 +101,26 @@ def test_names_are_stored_in_one_unicode_form(tmp_path: Path) -> None:
 
 
 def test_people_remove_leaves_no_name_in_any_database_file(tmp_path: Path) -> None:
-    """The event log keeps a tombstone id instead of the name; no file (incl. -wal) holds it."""
+    """Events keep a tombstone id, not the name; their crops go; no file (incl. -wal) holds them."""
     db = tmp_path / "g.db"
     name = "Quentin Zarathustra"
-    with SQLiteGallery(db) as gallery, EventLog(db) as log:
+    crop = b"\xff\xd8" + b"CROP-OF-QUENTIN-" * 16
+    with SQLiteGallery(db) as gallery, EventLog(db) as log, CropStore(db) as crops:
         person = gallery.add_person(name, [_record()], consent="")
         for who, claimed in ((name, None), (None, name)):
-            log.append(
+            event_id = log.append(
                 AccessEvent(now_iso(), "main", "verify", None, claimed, "deny", who, 0.5, 0.4, 1)
             )
+            crops.add(event_id, 1e12, crop)
         result = facegate("people", "remove", "--json", name, db=db)
         assert result.returncode == 0, result.stderr
         rows = sqlite3.connect(db).execute("SELECT person, claimed FROM access_events").fetchall()
+        assert crops.count() == 0
     tomb = f"removed-person-{person.id}"
     assert sorted(rows, key=str) == sorted([(tomb, None), (None, tomb)], key=str)
     for path in tmp_path.iterdir():
         assert name.encode() not in path.read_bytes(), path
+        assert crop[2:40] not in path.read_bytes(), path
 
 
 def test_door_commands_refuse_bad_rules_with_exit_2(tmp_path: Path) -> None:

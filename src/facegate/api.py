@@ -32,6 +32,7 @@ from facegate.gallery.access import AccessStore
 from facegate.gallery.names import person_name
 from facegate.gallery.types import Gallery
 from facegate.media import load_image
+from facegate.monitor.crops import forget_person_crops
 from facegate.monitor.events import EventLog
 from facegate.settings import MediaSettings, Settings, VisionSettings, load_settings
 from facegate.vision import FaceEncoding, FacePipeline
@@ -370,9 +371,10 @@ def tombstone(person: PersonSummary) -> str:
 
 
 def remove_person(gallery: Gallery, name: str, events: EventLog | None) -> PersonSummary:
-    """Remove a person and every trace: gallery rows, groups, and their name in the event log."""
+    """Remove a person and every trace: gallery rows, groups, their events' crops and name."""
     person = gallery.remove_person(name)
     if events is not None:
+        forget_person_crops(events, person.name)
         events.forget_person(person.name, tombstone(person))
     return person
 

@@ -162,7 +162,7 @@ def people_remove(
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Remove a person and every trace of them (embeddings, consent, groups, name in events)."""
+    """Remove a person and every trace (embeddings, consent, groups, name in events, crops)."""
 
     def body() -> int:
         settings = _settings(config)

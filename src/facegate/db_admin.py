@@ -85,6 +85,7 @@ COPY_PLAN: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ),
     ),
     "keys": (("api_keys", ("id", "name", "hash", "scopes", "created_at", "revoked_at", "doors")),),
+    "crops": (("event_crops", ("event_id", "ts", "jpeg")),),
 }
 
 
@@ -117,15 +118,14 @@ def upgrade(target: str, settings: Settings) -> list[Upgrade]:
     from facegate import pg_db
     from facegate.gallery.access_postgres import ACCESS_TABLES
     from facegate.gallery.postgres import GALLERY_TABLES
+    from facegate.monitor.crops_postgres import CROP_TABLES
     from facegate.monitor.events_postgres import EVENT_TABLES
     from facegate.service.keys_postgres import KEY_TABLES
 
+    sets = (GALLERY_TABLES, ACCESS_TABLES, EVENT_TABLES, KEY_TABLES, CROP_TABLES)
     try:
         with pg_db.connect(target, settings.postgres) as conn:
-            return [
-                Upgrade(tables.name, *pg_db.upgrade(conn, tables))
-                for tables in (GALLERY_TABLES, ACCESS_TABLES, EVENT_TABLES, KEY_TABLES)
-            ]
+            return [Upgrade(tables.name, *pg_db.upgrade(conn, tables)) for tables in sets]
     except psycopg.Error as exc:
         raise GalleryUnavailableError(f"cannot upgrade {redact(target)}: {exc}") from exc
 
@@ -142,6 +142,7 @@ def _sqlite_versions(path: Path) -> dict[str, int]:
             ("access", "access_meta"),
             ("events", "event_meta"),
             ("keys", "key_meta"),
+            ("crops", "crop_meta"),
         )
         for name, meta in metas:
             try:
@@ -160,6 +161,7 @@ def _upgrade_sqlite(path: Path) -> list[Upgrade]:
     """Create any missing SQLite table set (each store does so on open) and report versions."""
     from facegate.gallery.access import SQLiteAccessStore
     from facegate.gallery.sqlite import SQLiteGallery
+    from facegate.monitor.crops import CropStore
     from facegate.monitor.events import EventLog
     from facegate.service.keys import KeyStore
 
@@ -168,6 +170,7 @@ def _upgrade_sqlite(path: Path) -> list[Upgrade]:
     SQLiteAccessStore(path).close()
     EventLog(path).close()
     KeyStore(path).close()
+    CropStore(path).close()
     after = _sqlite_versions(path)
     return [Upgrade(name, before[name], after[name]) for name in COPY_PLAN]
 
@@ -196,7 +199,7 @@ def _read_source(path: Path) -> dict[str, list[tuple]]:
 
 
 def copy_site(source: str, dest: str, settings: Settings) -> dict[str, int]:
-    """Copy the gallery, events and keys of a SQLite file into an empty PostgreSQL database.
+    """Copy the gallery, events, keys and crops of a SQLite file into an empty PostgreSQL database.
 
     Everything is copied in one transaction (all or nothing), ids kept; returns rows per table.
     """

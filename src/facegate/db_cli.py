@@ -47,7 +47,7 @@ def db_copy(
     as_json: cli.JsonOpt = False,
     config: cli.ConfigOpt = None,
 ) -> None:
-    """Copy people, embeddings, consent, events and API keys into PostgreSQL, ids kept.
+    """Copy people, embeddings, consent, events, event crops and API keys into PostgreSQL, ids kept.
 
     One transaction: all of it is copied or nothing; a destination with rows is refused.
     """

@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from facegate.access_event import AccessEvent
 from facegate.actions import build_dispatcher
 from facegate.actions.ha_discovery import DoorPresence, announce_door
@@ -17,6 +19,7 @@ from facegate.actions.outputs import Dispatcher
 from facegate.api import default_db_path, open_gallery
 from facegate.db_exists import require_database
 from facegate.demo import enroll_scene_people
+from facegate.monitor.crops import CropKeeper, crops_beside
 from facegate.monitor.events import EventLog
 from facegate.settings import Settings
 from facegate.stores import access_store_of, event_log_of, open_event_log
@@ -36,8 +39,11 @@ class EventSink:
         dispatcher: Dispatcher | None,
         attempt_window_s: float,
         on_event: Callable[[AccessEvent], None] | None = None,
+        crops: CropKeeper | None = None,
     ) -> None:
         self.events = events
+        self.crops = crops
+        self.chip: np.ndarray | None = None  # the decided track's best chip (crops on)
         self.dispatcher = dispatcher
         self.attempt_window_s = attempt_window_s
         self.on_event = on_event
@@ -54,10 +60,17 @@ class EventSink:
         if key is not None:
             attempt = self.events.attempt_number(event.door, key, event.time, self.attempt_window_s)
             event = replace(event, attempt=attempt)
-        self.events.append(event)
+        event_id = self.events.append(event)
+        if self.crops is not None and self.chip is not None:
+            self.crops.keep(event_id, self.chip)
+        self.chip = None
         if self.on_event is not None:
             self.on_event(event)
         self._queue.put(event)
+
+    def hold_chip(self, chip: np.ndarray) -> None:
+        """Note the chip of the decision the loop is about to hand over (stored as its crop)."""
+        self.chip = chip
 
     def at_position(self, seconds: float) -> None:
         """Note the video position of the frame the loop is about to process."""
@@ -151,13 +164,19 @@ def run_door(
                 else event_log_of(gallery, settings) as log,
                 access_store_of(gallery, settings) as rules,
             ):
-                sink = EventSink(log, dispatcher, settings.loop.attempt_window_seconds, show)
+                crops = crops_beside(log) if settings.crops.enabled else None
+                keeper = None if crops is None else CropKeeper(crops, settings.crops)
+                if keeper is not None:
+                    keeper.purge()  # a door that was idle for days starts with a cleanup
+                window = settings.loop.attempt_window_seconds
+                sink = EventSink(log, dispatcher, window, show, keeper)
                 detach: Callable[[], None] | None = None
                 presence: DoorPresence | None = None
                 try:
                     presence = announce_door(settings, mqtt, settings.loop.door)
                     frames = open_source(source, settings.source, realtime=realtime)
                     loop = AccessLoop(settings, gallery, sink, pipeline=pipeline, access=rules)
+                    loop.on_chip = sink.hold_chip if keeper is not None else None
                     if attach is not None:
                         detach = attach(loop, log)
                     position = None if is_live(source) else sink.at_position
@@ -166,5 +185,7 @@ def run_door(
                     if detach is not None:
                         detach()
                     sink.close()
+                    if crops is not None:
+                        crops.close()
                     if presence is not None:
                         presence.close()

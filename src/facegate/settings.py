@@ -812,6 +812,35 @@ class UiSettings(_Section):
     )
 
 
+class CropsSettings(_Section):
+    """Event crops: an opt-in small face image stored beside each camera-loop decision."""
+
+    enabled: bool = Field(
+        False,
+        description="Store a JPEG of the decided track's best aligned chip beside each event "
+        "the camera loop logs (off: no face image is ever stored; templates sent to the "
+        "service carry none). Needs retention_days.",
+    )
+    retention_days: float | None = Field(
+        None,
+        gt=0.0,
+        description="Crops older than this many days are deleted (on each append, at most "
+        "purge_batch at a time) and never served; required when enabled.",
+    )
+    size: int = Field(150, ge=32, le=300, description="Side of the stored crop in pixels.")
+    quality: int = Field(80, ge=10, le=95, description="JPEG quality of a stored crop.")
+    purge_batch: int = Field(
+        200, ge=1, description="At most this many expired crops are deleted per append."
+    )
+
+    @model_validator(mode="after")
+    def _retention_when_on(self) -> CropsSettings:
+        """Refuse crops turned on without a retention limit."""
+        if self.enabled and self.retention_days is None:
+            raise ValueError("crops.enabled needs crops.retention_days (> 0)")
+        return self
+
+
 class PostgresSettings(_Section):
     """The PostgreSQL + pgvector backend (a `postgresql://` URL as --db or FACEGATE_DB)."""
 
@@ -1227,6 +1256,7 @@ class Settings(_Section):
     trigger_train: TriggerTrainSettings = TriggerTrainSettings()
     cli: CliSettings = CliSettings()
     home_assistant: HomeAssistantSettings = HomeAssistantSettings()
+    crops: CropsSettings = CropsSettings()
     db: str | None = Field(
         None,
         description="Gallery database: a SQLite file path or a postgresql:// URL "

@@ -243,13 +243,30 @@ class EventLog(SQLiteStore):
         reason: str | None = None,
     ) -> list[AccessEvent]:
         """Return matching events, newest first, one page of at most limit."""
+        page = self.query_ids(door, person, decision, since, until, limit, offset, reason)
+        return [event for _, event in page]
+
+    def query_ids(
+        self,
+        door: str | None = None,
+        person: str | None = None,
+        decision: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        reason: str | None = None,
+    ) -> list[tuple[int, AccessEvent]]:
+        """Return (id, event) of matching events, newest first, one page of at most limit."""
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
         where, params = _filters(door, person, decision, since, until, reason)
         sql = (
-            f"SELECT {COLUMNS} FROM access_events{where} ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?"
+            f"SELECT id, {COLUMNS} FROM access_events{where}"
+            " ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?"
         )
-        return [_row_event(row) for row in self._read(sql, [*params, limit, offset])]
+        rows = self._read(sql, [*params, limit, offset])
+        return [(int(row[0]), _row_event(row[1:])) for row in rows]
 
     def count(
         self,

@@ -16,6 +16,7 @@ from facegate.db_url import is_postgres_url
 from facegate.gallery.access import AccessStore
 from facegate.gallery.cache import CachedGallery, EmbeddingCache
 from facegate.gallery.types import Gallery
+from facegate.monitor.crops import CropStore, open_crop_store
 from facegate.monitor.events import EventLog
 from facegate.service.failures import FailureStore, open_failure_store
 from facegate.service.keys import ApiKey, KeyStore
@@ -118,6 +119,12 @@ class Resources:
         if not hasattr(self._local, "failures"):
             self._local.failures = open_failure_store(self.paths.events, self.settings)
         return self._local.failures
+
+    def crops(self) -> CropStore:
+        """Return this thread's connection to the event crops (beside the events)."""
+        if not hasattr(self._local, "crops"):
+            self._local.crops = open_crop_store(self.paths.events, self.settings.postgres)
+        return self._local.crops
 
     def keys(self) -> KeyStore:
         """Return this thread's key store connection."""

@@ -97,6 +97,7 @@ class AccessLoop:
         self._door: DoorPolicy | None = None
         self._door_at = -float("inf")
         self._asked: tuple[str, float] | None = None  # the motion asked for, and until when
+        self.on_chip: Callable[[np.ndarray], None] | None = None  # gets each decided best chip
 
     @property
     def open_tracks(self) -> int:
@@ -249,6 +250,8 @@ class AccessLoop:
             policy_version=verdict.policy_version,
             prompt=prompt,
         )
+        if self.on_chip is not None:
+            self.on_chip(top.chip)
         self.on_event(event)
         return event
 

@@ -88,7 +88,7 @@ def list_people(request: Request) -> People:
     responses=error_responses(401, 403, 404),
 )
 def remove_person(request: Request, person_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> Removed:
-    """Remove a person by id, with every embedding and consent record of theirs."""
+    """Remove a person by id: embeddings, consent, their name in events, their events' crops."""
     resources: Resources = request.app.state.resources
     gallery = resources.gallery()
     match = next((p for p in gallery.people() if p.id == person_id), None)

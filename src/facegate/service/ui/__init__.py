@@ -8,7 +8,14 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from facegate.service.ui import pages_admin, pages_doors, pages_events, pages_login, pages_people
+from facegate.service.ui import (
+    pages_admin,
+    pages_crops,
+    pages_doors,
+    pages_events,
+    pages_login,
+    pages_people,
+)
 from facegate.service.ui.auth import LoginRequired, UiForbidden
 from facegate.service.ui.render import page, redirect
 from facegate.service.ui.state import UiState
@@ -28,7 +35,7 @@ async def _forbidden(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     """Mount the UI's routes on the app, with its session store and error pages."""
     app.state.ui = UiState(app.state.resources)
-    for module in (pages_login, pages_people, pages_doors, pages_events, pages_admin):
+    for module in (pages_login, pages_people, pages_doors, pages_events, pages_crops, pages_admin):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(UiForbidden, _forbidden)

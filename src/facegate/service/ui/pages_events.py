@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from facegate.access_event import AccessEvent
 from facegate.service.ui.auth import User, ui_state
 from facegate.service.ui.forms import moment
+from facegate.service.ui.pages_crops import crop_links
 from facegate.service.ui.render import page, secure
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -21,7 +22,7 @@ DECISIONS = ("unlock", "retry", "deny")
 
 
 def _row(event: AccessEvent) -> dict[str, Any]:
-    """Return what the events table shows of one event (never a face image)."""
+    """Return what the events table shows of one event (its crop link is added when on)."""
     return {
         "time": event.time,
         "door": event.door,
@@ -50,9 +51,14 @@ def _query(request: Request, filters: dict[str, str], page_number: int) -> dict[
     total = log.count(**chosen)
     pages = max(1, math.ceil(total / size))
     page_number = min(page_number, pages)
-    events = log.query(**chosen, limit=size, offset=(page_number - 1) * size)
+    page = log.query_ids(**chosen, limit=size, offset=(page_number - 1) * size)
+    rows = [_row(e) for _, e in page]
+    if state.settings.crops.enabled:  # crops on: each row names its thumbnail (or none)
+        links = crop_links(state, [event_id for event_id, _ in page])
+        for row, (event_id, _) in zip(rows, page, strict=True):
+            row["crop"] = links.get(event_id)
     return {
-        "events": [_row(e) for e in events],
+        "events": rows,
         "total": total,
         "page": page_number,
         "pages": pages,
@@ -97,6 +103,7 @@ def events(
         doors=doors,
         decisions=DECISIONS,
         poll_ms=int(ui_state(request).settings.ui.poll_seconds * 1000),
+        crops=ui_state(request).settings.crops,
     )
 
 

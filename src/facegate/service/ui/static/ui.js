@@ -32,6 +32,21 @@ function setUpWebcam(box) {
   });
 }
 
+// Events with crops on: a cell with the event's thumbnail (a same-origin /ui/ path), or empty.
+function cropCell(url) {
+  const td = document.createElement("td");
+  if (url && url.startsWith("/ui/events/")) {
+    const img = document.createElement("img");
+    img.className = "crop";
+    img.src = url;
+    img.alt = "face at this decision";
+    img.width = 48;
+    img.height = 48;
+    td.appendChild(img);
+  }
+  return td;
+}
+
 // Events: poll the JSON of the same filters and redraw the table (text only, no HTML).
 function setUpPolling(table) {
   const every = Number(table.dataset.pollMs);
@@ -53,6 +68,7 @@ function setUpPolling(table) {
         td.textContent = values[column];
         tr.appendChild(td);
       }
+      if (table.dataset.crops) tr.appendChild(cropCell(e.crop));
       return tr;
     });
     if (rows.length) table.tBodies[0].replaceChildren(...rows);
