@@ -15,7 +15,7 @@ import threading
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +197,7 @@ class DoorResult:
     source: str
     stats: LoopStats | None = None
     error: str | None = None
+    done: threading.Event = field(default_factory=threading.Event)  # set when the door ended
 
 
 @contextmanager
@@ -256,6 +257,8 @@ def run_site(
         except Exception as exc:  # a camera must not take the others down
             result.error = f"{type(exc).__name__}: {exc}"
             log.exception("facegate: door %s stopped by an unexpected error", camera.door)
+        finally:
+            result.done.set()
 
     results = [DoorResult(camera.door, camera.source) for camera, _ in doors]
     threads = [
@@ -267,12 +270,18 @@ def run_site(
     with _stop_on_sigterm(stop):
         for thread in threads:
             thread.start()
-        try:  # a join without a timeout still lets Ctrl-C and the SIGTERM handler in
-            for thread in threads:
-                thread.join()
+        # Wait on each door's own event, never on Thread.join, until the doors are done: on
+        # Python 3.11 a Ctrl-C inside Thread.join marks the thread stopped while it still runs,
+        # so a later join returns at once and the process would exit before the doors flushed.
+        try:
+            for result in results:
+                while not result.done.wait(0.5):
+                    pass
         except KeyboardInterrupt:
             log.info("interrupted: stopping every door")
             stop.set()
+        for result in results:
+            result.done.wait()
         for thread in threads:
             thread.join()
     return results
