@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from facegate.access_event import AccessEvent
@@ -19,6 +19,28 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 Field = Annotated[str, Query(max_length=200)]
 Page = Annotated[int, Query(alias="page", ge=1, le=10**9)]
 DECISIONS = ("unlock", "retry", "deny")
+
+
+def event_filters(
+    door: Field = "",
+    person: Field = "",
+    decision: Field = "",
+    reason: Field = "",
+    since: Field = "",
+    until: Field = "",
+) -> dict[str, str]:
+    """Return the events filters of the query string (the page's form and its JSON poll)."""
+    return {
+        "door": door,
+        "person": person,
+        "decision": decision,
+        "reason": reason,
+        "since": since,
+        "until": until,
+    }
+
+
+Filters = Annotated[dict[str, str], Depends(event_filters)]
 
 
 def _row(event: AccessEvent) -> dict[str, Any]:
@@ -69,23 +91,10 @@ def _query(request: Request, filters: dict[str, str], page_number: int) -> dict[
 def events(
     request: Request,
     user: User,
-    door: Field = "",
-    person: Field = "",
-    decision: Field = "",
-    reason: Field = "",
-    since: Field = "",
-    until: Field = "",
+    filters: Filters,
     page_number: Page = 1,
 ) -> Response:
     """The event log: filters, one page, newest first; the first page refreshes itself."""
-    filters = {
-        "door": door,
-        "person": person,
-        "decision": decision,
-        "reason": reason,
-        "since": since,
-        "until": until,
-    }
     try:
         found = _query(request, filters, page_number)
         error, status = None, 200
@@ -111,23 +120,10 @@ def events(
 def events_json(
     request: Request,
     user: User,
-    door: Field = "",
-    person: Field = "",
-    decision: Field = "",
-    reason: Field = "",
-    since: Field = "",
-    until: Field = "",
+    filters: Filters,
     page_number: Page = 1,
 ) -> Response:
     """One page of events as JSON (the events page polls it); 422 for a bad filter."""
-    filters = {
-        "door": door,
-        "person": person,
-        "decision": decision,
-        "reason": reason,
-        "since": since,
-        "until": until,
-    }
     try:
         body = _query(request, filters, page_number)
         return secure(JSONResponse(body))
