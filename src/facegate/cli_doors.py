@@ -233,7 +233,7 @@ def doors_remove(
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Remove a door's configuration (it then admits everyone enrolled, global settings)."""
+    """Remove a door's configuration (the name is then unconfigured: doors.unconfigured)."""
 
     def body() -> int:
         settings = _settings(config)

@@ -30,15 +30,12 @@ def embed_views(
     embedder: Embedder, chips: Sequence[np.ndarray], views: Sequence[Sequence[np.ndarray]]
 ) -> np.ndarray:
     """Return one unit vector per chip: its embedding averaged with its views', in one batch."""
-    counts = [1 + len(v) for v in views] if views else [1] * len(chips)
-    batch = list(chips) + [view for face in views for view in face]
-    vectors = embedder.embed(batch)
-    if len(batch) == len(chips):
+    owners = [row for row, face in enumerate(views) for _ in face]
+    vectors = embedder.embed([*chips, *(view for face in views for view in face)])
+    if not owners:
         return vectors
-    extra = iter(range(len(chips), len(batch)))
-    fused = np.empty((len(chips), vectors.shape[1]), np.float32)
-    for row, count in enumerate(counts):
-        fused[row] = vectors[row] + sum(vectors[next(extra)] for _ in range(count - 1))
+    fused = vectors[: len(chips)].copy()
+    np.add.at(fused, owners, vectors[len(chips) :])
     return normalize_rows(fused)
 
 

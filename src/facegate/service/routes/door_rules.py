@@ -97,7 +97,7 @@ def put_door(request: Request, name: DoorName, body: DoorBody) -> dict[str, obje
 
 @router.delete("/{name}", responses=error_responses(401, 403, 404))
 def remove_door(request: Request, name: DoorName) -> dict[str, object]:
-    """Remove a door's configuration (it then admits everyone enrolled, global settings)."""
+    """Remove a door's configuration (the name is then unconfigured: doors.unconfigured)."""
     resources: Resources = request.app.state.resources
     removed = resources.policy_store().remove_door(name)
     if (warning := forget_door(resources.settings, removed.name)) is not None:

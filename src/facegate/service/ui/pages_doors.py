@@ -173,7 +173,7 @@ def change(
 
 @router.post("/{name}/remove")
 def remove(request: Request, user: Writer, name: str) -> Response:
-    """Remove a door's rules (it then admits everyone enrolled, under the global settings)."""
+    """Remove a door's rules (the name is then unconfigured: doors.unconfigured)."""
     store = _resources(request).policy_store()
     if store.door(name) is None:
         return _door_page(request, name)
