@@ -124,6 +124,16 @@ def test_bad_source_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2 and "missing.mp4" in result.stderr
 
 
+def test_unreachable_camera_url_never_prints_its_password(tmp_path: Path) -> None:
+    """A camera URL's user and password stay out of every message (the operator's terminal, logs)."""
+    source = "rtsp://admin:s3cret-pw@127.0.0.1:9/live"
+    result = run("--source", source, db=empty_gallery(tmp_path / "g.db"))
+    assert result.returncode == 2
+    assert "rtsp://***@127.0.0.1:9/live" in result.stderr
+    assert "s3cret-pw" not in result.stdout + result.stderr
+    assert "admin" not in result.stdout + result.stderr
+
+
 def test_ctrl_c_stops_cleanly_and_keeps_every_decision(tmp_path: Path) -> None:
     db = tmp_path / "g.db"
     enrolled = subprocess.run(

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from json_receiver import JsonReceiver
 
-from facegate.cli_site import shown_source
 from facegate.errors import SettingsError
 from facegate.settings import load_settings
 from facegate.site import (
@@ -29,6 +28,7 @@ from facegate.site import (
     shared_pipeline,
 )
 from facegate.stream.scene import SceneSegment, demo_scene, write_video
+from facegate.stream.source_text import shown_source
 
 WALKERS = {"front": "Eileen Collins", "back": "Grace Hopper"}
 

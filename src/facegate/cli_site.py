@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from facegate.access_event import AccessEvent
 from facegate.cli_common import EXIT_OK, EXIT_REJECTED
 from facegate.settings import Settings
 from facegate.site import load_site, run_site
+from facegate.stream.source_text import shown_source
 
 SINGLE_DOOR_OPTIONS = (
     "--source",
@@ -35,16 +35,6 @@ def refuse_single_door_options(given: dict[str, object]) -> None:
         raise ValueError(
             f"--site takes each camera's options from the site file, not {', '.join(named)}"
         )
-
-
-def shown_source(source: str) -> str:
-    """Return the source as it may be printed: a URL's user and password left out."""
-    parts = urllib.parse.urlsplit(source)
-    if parts.username is None and parts.password is None:
-        return source
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"***@{netloc}"))
 
 
 def run_site_file(

@@ -12,6 +12,7 @@ from rich.live import Live
 from rich.text import Text
 
 from facegate.access_event import AccessEvent
+from facegate.stream.source_text import shown_source
 from facegate.wording import people_count
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ class RunStatus:
     """Prints the start line, keeps a live status line on a terminal, and sums up at the end."""
 
     def __init__(self, source: str | None, console: Console, live_line: bool) -> None:
-        self.source = "the demo scene" if source is None else f"source {source}"
+        self.source = "the demo scene" if source is None else f"source {shown_source(source)}"
         self.console = console
         self.live_line = live_line
         self.decisions: Counter[str] = Counter()

@@ -25,6 +25,7 @@ from facegate.stream.scene import (
     SceneSegment,
     demo_scene,
 )
+from facegate.stream.source_text import shown_source
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class VideoSource:
     ) -> None:
         self.spec = spec
         self.target, self.live = parse_spec(spec)
+        self.shown = shown_source(self.target)  # for messages: no URL password
         self.reconnect_s = reconnect_s
         self.max_stall_s = max_stall_s
         self.realtime = realtime
@@ -106,7 +108,7 @@ class VideoSource:
         self._capture: Capture | None = self._open()
         if self._capture is None:
             kind = "camera/stream" if self.live else "video file"
-            raise SourceError(f"cannot open {kind} {self.target!r} (not a readable video?)")
+            raise SourceError(f"cannot open {kind} {self.shown!r} (not a readable video?)")
         self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 0.0
 
     def _open(self) -> Capture | None:
@@ -114,7 +116,7 @@ class VideoSource:
         try:
             capture = self._factory(self.target)
         except (cv2.error, OSError) as exc:
-            log.warning("opening %r failed: %s", self.target, exc)
+            log.warning("opening %r failed: %s", self.shown, exc)
             return None
         if not capture.isOpened():
             capture.release()
@@ -124,7 +126,7 @@ class VideoSource:
     def __iter__(self) -> Iterator[Timestamped]:
         """Yield (timestamp, RGB frame) until the file ends or the live source is lost."""
         if self._capture is None:
-            raise SourceError(f"source {self.target!r} is closed")
+            raise SourceError(f"source {self.shown!r} is closed")
         return self._live_frames() if self.live else self._file_frames()
 
     def _file_frames(self) -> Iterator[Timestamped]:
@@ -166,7 +168,7 @@ class VideoSource:
         for attempt in range(1, self.max_reconnects + 1):
             log.warning(
                 "source %r delivered no frame for %.1f s; reopening in %.1f s (try %d of %d)",
-                self.target,
+                self.shown,
                 self.max_stall_s,
                 self.reconnect_s,
                 attempt,
@@ -176,10 +178,10 @@ class VideoSource:
             self._capture = self._open()
             if self._capture is not None:
                 self.reconnects += 1
-                log.info("source %r reopened", self.target)
+                log.info("source %r reopened", self.shown)
                 return
         raise SourceError(
-            f"source {self.target!r} lost: no frames and {self.max_reconnects} reopen tries failed"
+            f"source {self.shown!r} lost: no frames and {self.max_reconnects} reopen tries failed"
         )
 
     def close(self) -> None:
