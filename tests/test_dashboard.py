@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -229,6 +230,15 @@ def test_router_serves_the_page_and_the_drift_json(server: str) -> None:
     assert [f["feature"] for f in report["features"]] == list(
         load_settings(environ={}).drift.features
     )
+
+
+def test_an_unknown_door_is_refused_not_shown_empty(server: str) -> None:
+    """A mistyped door gets 404 naming it (as `report --door` exits 2), not an empty page."""
+    for path in ("/dashboard?door=bakc", "/v1/drift?door=bakc"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{server}{path}", timeout=WAIT_S)
+        assert refused.value.code == 404
+        assert "'bakc'" in json.load(refused.value)["detail"]
 
 
 @needs_chromium

@@ -125,7 +125,7 @@ def test_bad_source_exits_2(tmp_path: Path) -> None:
 
 
 def test_unreachable_camera_url_never_prints_its_password(tmp_path: Path) -> None:
-    """A camera URL's user and password stay out of every message (the operator's terminal, logs)."""
+    """A camera URL's user and password stay out of every message the operator sees."""
     source = "rtsp://admin:s3cret-pw@127.0.0.1:9/live"
     result = run("--source", source, db=empty_gallery(tmp_path / "g.db"))
     assert result.returncode == 2

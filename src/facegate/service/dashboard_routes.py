@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from facegate import api
@@ -37,14 +37,24 @@ def dashboard(request: Request, door: str | None = DoorQuery) -> HTMLResponse:
             for rules in store.doors()
         ]
     with open_event_log(state.event_log_path, state.settings) as log:
+        refuse_unknown_door(door, {*log.doors(), *(str(p["name"]) for p in policies)})
         page = render_dashboard(log, state.settings, door=door, policies=policies)
     return HTMLResponse(page)
+
+
+def refuse_unknown_door(door: str | None, known: set[str]) -> None:
+    """Raise 404 when a door is asked for that has no events and is not configured."""
+    if door is not None and door not in known:
+        raise HTTPException(404, f"door {door!r} has no events and is not configured")
 
 
 @router.get("/v1/drift")
 def drift(request: Request, door: str | None = DoorQuery) -> dict[str, Any]:
     """Return the drift report: each feature's PSI, KS and flag, recent vs reference window."""
     state = request.app.state
+    resources = getattr(state, "resources", None)
+    configured = [] if resources is None else resources.policy_store().doors()
     with open_event_log(state.event_log_path, state.settings) as log:
+        refuse_unknown_door(door, {*log.doors(), *(rules.name for rules in configured)})
         report = drift_report(log, state.settings.drift, datetime.now(UTC), door)
     return report.as_dict()
