@@ -85,6 +85,29 @@ def test_missing_site_file_and_single_door_flags_exit_2(tmp_path: Path) -> None:
     assert twice.returncode == 2 and "door 'a' is listed twice" in twice.stderr
 
 
+def test_relative_paths_are_read_from_the_site_files_folder(tmp_path: Path) -> None:
+    """A site file's relative paths mean the same from any working directory."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    text = (
+        'db = "people.db"\nevents = "logs/events.db"\n'
+        '[[cameras]]\ndoor = "a"\nsource = "videos/front.mp4"\nevents = "a.db"\n'
+        '[[cameras]]\ndoor = "b"\nsource = 0\n'
+        '[[cameras]]\ndoor = "c"\nsource = "rtsp://cam.lan/live"\nevents = "/var/c.db"\n'
+    )
+    site = load_site(site_file(folder, text))
+    assert site.db == str(folder / "people.db")
+    assert site.events == folder / "logs" / "events.db"
+    front, webcam, stream = site.cameras
+    assert front.source == str(folder / "videos" / "front.mp4") and front.events == folder / "a.db"
+    assert webcam.source == "0" and webcam.events is None
+    assert stream.source == "rtsp://cam.lan/live" and stream.events == Path("/var/c.db")
+    url = site_file(
+        folder, 'db = "postgresql://door@db.lan/site"\n[[cameras]]\ndoor="a"\nsource="0"\n'
+    )
+    assert load_site(url).db == "postgresql://door@db.lan/site"
+
+
 def test_printed_sources_hide_credentials() -> None:
     assert shown_source("rtsp://admin:s3cret@cam.lan:554/live") == "rtsp://***@cam.lan:554/live"
     assert shown_source("/videos/front.mp4") == "/videos/front.mp4"

@@ -23,10 +23,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from facegate.access_event import AccessEvent
+from facegate.db_url import is_postgres_url
 from facegate.door import run_door
 from facegate.errors import FacegateError, SettingsError
 from facegate.settings import Settings
 from facegate.stream.loop import LoopStats, loop_pipeline
+from facegate.stream.sources import parse_spec
 from facegate.vision import FacePipeline
 from facegate.vision.pipeline import is_thread_safe
 from facegate.vision.types import Detector, Embedder, FaceBox
@@ -126,9 +128,42 @@ def load_site(path: Path) -> SiteSpec:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SiteError(f"cannot read site file {path}: {exc}") from exc
     try:
-        return SiteSpec.model_validate(data)
+        spec = SiteSpec.model_validate(data)
     except ValidationError as exc:
         raise SiteError(f"invalid site file {path}: {_problems(exc)}") from exc
+    return anchored(spec, Path(path).resolve().parent)
+
+
+def _beside(base: Path, target: Path | None) -> Path | None:
+    """Return a relative file path as a path under base (an absolute one or None as it is)."""
+    return target if target is None or target.is_absolute() else base / target
+
+
+def _source_beside(base: Path, source: str) -> str:
+    """Return a relative video file source under base; a webcam index or URL as it is."""
+    target, live = parse_spec(source)
+    if live or Path(str(target)).is_absolute():
+        return source
+    return str(base / str(target))
+
+
+def anchored(spec: SiteSpec, base: Path) -> SiteSpec:
+    """Return the site with its relative file paths read from the site file's folder."""
+    db = spec.db
+    if db is not None and not is_postgres_url(db) and not Path(db).is_absolute():
+        db = str(base / db)
+    cameras = tuple(
+        camera.model_copy(
+            update={
+                "source": _source_beside(base, camera.source),
+                "events": _beside(base, camera.events),
+            }
+        )
+        for camera in spec.cameras
+    )
+    return spec.model_copy(
+        update={"db": db, "events": _beside(base, spec.events), "cameras": cameras}
+    )
 
 
 def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
