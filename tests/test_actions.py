@@ -101,6 +101,14 @@ def test_webhook_success() -> None:
     assert "secret" not in output.name and "/hook" not in output.name
 
 
+def test_webhook_floats_are_rounded_as_the_cli_prints_them() -> None:
+    """A decision's float noise (0.30999999..., 123.456789 ms) does not reach a door's hub."""
+    noisy = EVENT | {"distance": 0.309999994, "latency_ms": 123.456789, "video_s": 1.23456}
+    with Recorder() as server:
+        Dispatcher([WebhookOutput(server.url)]).dispatch(noisy)
+    assert server.bodies == [EVENT | {"distance": 0.31, "latency_ms": 123.5, "video_s": 1.235}]
+
+
 def test_webhook_retried_after_two_server_errors(no_sleep: list[float]) -> None:
     with Recorder(fail_first=2) as server:
         dispatcher = Dispatcher([WebhookOutput(server.url)], backoff_s=0.1, sleep=no_sleep.append)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from facegate.errors import OutputConfigError, OutputError
+from facegate.json_out import rounded
 from facegate.settings import ActionsSettings
 
 DEFAULTS = ActionsSettings()
@@ -39,8 +40,8 @@ class Output(Protocol):
 
 
 def event_json(event: Mapping[str, Any]) -> bytes:
-    """Return the event as UTF-8 JSON bytes."""
-    return json.dumps(dict(event), sort_keys=True).encode("utf-8")
+    """Return the event as UTF-8 JSON bytes, floats rounded as the CLI prints them."""
+    return json.dumps(rounded(dict(event)), sort_keys=True).encode("utf-8")
 
 
 class WebhookOutput:
