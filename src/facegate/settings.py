@@ -770,6 +770,13 @@ class DoorsSettings(_Section):
         description="An attempt still in flight after this long (its worker died) stops "
         "holding a place in the failure limit.",
     )
+    rate_limit_poll_seconds: float = Field(
+        0.05,
+        gt=0.0,
+        le=1.0,
+        description="While the failures so far plus the attempts in flight reach the limit, a "
+        "new attempt waits and asks again this often whether one of them has ended.",
+    )
 
     @field_validator("timezone")
     @classmethod

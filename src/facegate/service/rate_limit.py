@@ -8,8 +8,6 @@ from contextlib import contextmanager
 
 from facegate.service.failures import FailureStore
 
-POLL_SECONDS = 0.05  # how often a waiting attempt asks again whether a place is free
-
 
 class RateLimited(Exception):
     """Raised by FailureLimiter.attempt when a subject has used up its failed attempts."""
@@ -37,7 +35,8 @@ class FailureLimiter:
     in flight holds a place (service/failures.py), and when the failures so far plus the
     attempts in flight reach the limit, a new attempt waits for one of them to end (its outcome
     decides whether the new one may run) instead of being refused.
-    store: returns the calling thread's connection to the failure counts.
+    store: returns the calling thread's connection to the failure counts; poll_s: how often a
+    waiting attempt asks again (doors.rate_limit_poll_seconds).
     """
 
     def __init__(
@@ -46,12 +45,14 @@ class FailureLimiter:
         failures: int,
         window_s: float,
         stale_s: float = 60.0,
+        poll_s: float = 0.05,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.failures = failures
         self.window_s = window_s
         self.stale_s = stale_s
+        self.poll_s = poll_s
         self.clock = clock
 
     def blocked(self, subjects: Sequence[str]) -> list[str]:
@@ -72,7 +73,7 @@ class FailureLimiter:
                 raise RateLimited(held.over)
             if held.ids:
                 break
-            time.sleep(POLL_SECONDS)  # an attempt in flight ends, or the window moves
+            time.sleep(self.poll_s)  # an attempt in flight ends, or the window moves
         handle = Attempt()
         try:
             yield handle

@@ -66,6 +66,7 @@ class Resources:
             doors.rate_limit_failures,
             doors.rate_limit_window_seconds,
             doors.rate_limit_stale_seconds,
+            doors.rate_limit_poll_seconds,
         )
         self.failures()  # create the table now, so a bad database fails at start-up
         self.outbox = Outbox(build_dispatcher(settings.actions))

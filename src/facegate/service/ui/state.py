@@ -21,6 +21,7 @@ class UiState:
             ui.login_failures,
             ui.login_window_seconds,
             resources.settings.doors.rate_limit_stale_seconds,
+            resources.settings.doors.rate_limit_poll_seconds,
         )
         self._local = threading.local()
         self.sessions()  # create the table now, so a bad database fails at start-up
