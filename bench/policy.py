@@ -232,6 +232,8 @@ def rate_limit_run(db: Path, stranger_jpeg: bytes, root: Path) -> dict:
         f"[doors]\nrate_limit_failures = {RATE_FAILURES}\nrate_limit_window_seconds = 600\n"
         "[vision]\nfallback_detectors = []\n"
     )
+    with SQLiteAccessStore(db) as store:
+        store.add_door(DoorRules("gate", liveness="off"))  # still images: refused as unknown
     with KeyStore(db) as keys:
         token = keys.create("bench-door", ["door"])[1]
         admin = keys.create("bench-admin", ["admin"])[1]
