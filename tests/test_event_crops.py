@@ -216,3 +216,28 @@ def test_a_crop_that_cannot_be_stored_does_not_stop_the_door(
         sqlite3.connect(db).execute("DROP TABLE event_crops")
         assert not keeper.keep(event_id, np.zeros((150, 150, 3), np.uint8))
     assert "crop not stored" in caplog.text
+
+
+def test_db_purge_crops_deletes_every_expired_crop_while_no_camera_runs(tmp_path: Path) -> None:
+    """`facegate db purge-crops` empties past-retention crops in batches; fresh ones stay."""
+    db = tmp_path / "g.db"
+    jpeg = crop_jpeg(np.full((150, 150, 3), 90, np.uint8), 150, 80)
+    with open_event_log(str(db), Settings()) as log, crops_beside(log) as store:
+        for age_days in (10, 9, 8, 7, 6, 0.1):
+            store.add(log.append(_event(None)), time.time() - age_days * DAY_S, jpeg)
+    config = tmp_path / "facegate.toml"
+    config.write_text("[crops]\nretention_days = 2\npurge_batch = 2\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACEGATE_")}
+    command = [sys.executable, "-m", "facegate", "db", "purge-crops", "--db", str(db), "--json"]
+    done = subprocess.run(
+        [*command, "--config", str(config)], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"purged": 5' in done.stdout and '"left": 1' in done.stdout
+    unset = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert unset.returncode == 2 and "crops.retention_days is not set" in unset.stderr
+    missing = [*command[:-3], "--db", str(tmp_path / "typo.db")]
+    refused = subprocess.run(
+        [*missing, "--config", str(config)], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert refused.returncode == 2 and not (tmp_path / "typo.db").exists()

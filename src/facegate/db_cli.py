@@ -62,3 +62,34 @@ def db_copy(
         return cli.EXIT_OK
 
     cli._run(as_json, body)
+
+
+@db_app.command("purge-crops")
+def db_purge_crops(
+    as_json: cli.JsonOpt = False,
+    events: cli.EventsOpt = None,
+    db: cli.DbOpt = None,
+    config: cli.ConfigOpt = None,
+) -> None:
+    """Delete every event crop past crops.retention_days (e.g. from cron: no camera purges)."""
+    from facegate.monitor.crops import CropKeeper, open_crop_store
+
+    def body() -> int:
+        settings = cli._settings(config)
+        if settings.crops.retention_days is None:
+            raise ValueError("crops.retention_days is not set: no crop is ever expired")
+        path = cli._events_path(events, db, settings)
+        removed = 0
+        with open_crop_store(path, settings.postgres) as store:
+            keeper = CropKeeper(store, settings.crops)
+            while (batch := keeper.purge()) > 0:
+                removed += batch
+            left = store.count()
+        days = settings.crops.retention_days
+        if as_json:
+            cli._emit({"purged": removed, "left": left, "retention_days": days})
+        else:
+            cli.console.print(f"purged {removed} crops older than {days:g} days; {left} left")
+        return cli.EXIT_OK
+
+    cli._run(as_json, body)
