@@ -109,11 +109,15 @@ def test_upgrade_creates_every_table_set(tmp_path: Path, postgres) -> None:
         ("events", 0, 3),
         ("keys", 0, 2),
         ("crops", 0, 1),
+        ("failures", 0, 1),
+        ("alarms", 0, 1),
+        ("ui_sessions", 0, 1),
     ]
     code, out = facegate("db", "upgrade", url, "--json")
-    assert [json.loads(line)["before"] for line in out.splitlines()] == [1, 1, 3, 2, 1]
+    assert [json.loads(line)["before"] for line in out.splitlines()] == [1, 1, 3, 2, 1, 1, 1, 1]
     code, out = facegate("db", "upgrade", "--db", str(tmp_path / "s.db"), "--json")
-    assert code == 0 and [json.loads(line)["after"] for line in out.splitlines()] == [1, 1, 2, 2, 1]
+    after = [json.loads(line)["after"] for line in out.splitlines()]
+    assert code == 0 and after == [1, 1, 2, 2, 1, 1, 1, 1]
 
 
 def test_a_later_migration_is_applied_only_by_upgrade(postgres) -> None:

@@ -89,6 +89,12 @@ COPY_PLAN: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
 }
 
 
+# table sets that are created on first use and never copied (service state: counts, alarms,
+# UI sessions), with their SQLite meta tables; `db upgrade` still brings them up to date
+STATE_SETS = {"failures": "failure_meta", "alarms": "alarm_meta", "ui_sessions": "ui_session_meta"}
+UPGRADE_ORDER = (*COPY_PLAN, *STATE_SETS)
+
+
 @dataclass(frozen=True)
 class Upgrade:
     """One table set's schema version before and after an upgrade."""
@@ -118,11 +124,17 @@ def upgrade(target: str, settings: Settings) -> list[Upgrade]:
     from facegate import pg_db
     from facegate.gallery.access_postgres import ACCESS_TABLES
     from facegate.gallery.postgres import GALLERY_TABLES
+    from facegate.monitor.alarms_postgres import ALARM_TABLES
     from facegate.monitor.crops_postgres import CROP_TABLES
     from facegate.monitor.events_postgres import EVENT_TABLES
+    from facegate.service.failures_postgres import FAILURE_TABLES
     from facegate.service.keys_postgres import KEY_TABLES
+    from facegate.service.ui.sessions import PG_TABLES as SESSION_TABLES
 
-    sets = (GALLERY_TABLES, ACCESS_TABLES, EVENT_TABLES, KEY_TABLES, CROP_TABLES)
+    sets = (
+        *(GALLERY_TABLES, ACCESS_TABLES, EVENT_TABLES, KEY_TABLES, CROP_TABLES),
+        *(FAILURE_TABLES, ALARM_TABLES, SESSION_TABLES),
+    )
     try:
         with pg_db.connect(target, settings.postgres) as conn:
             return [Upgrade(tables.name, *pg_db.upgrade(conn, tables)) for tables in sets]
@@ -133,7 +145,7 @@ def upgrade(target: str, settings: Settings) -> list[Upgrade]:
 def _sqlite_versions(path: Path) -> dict[str, int]:
     """Return the stored schema version of each table set in a SQLite file (0: absent)."""
     if not path.exists():
-        return dict.fromkeys(COPY_PLAN, 0)
+        return dict.fromkeys(UPGRADE_ORDER, 0)
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         out = {}
@@ -143,6 +155,7 @@ def _sqlite_versions(path: Path) -> dict[str, int]:
             ("events", "event_meta"),
             ("keys", "key_meta"),
             ("crops", "crop_meta"),
+            *STATE_SETS.items(),
         )
         for name, meta in metas:
             try:
@@ -161,9 +174,12 @@ def _upgrade_sqlite(path: Path) -> list[Upgrade]:
     """Create any missing SQLite table set (each store does so on open) and report versions."""
     from facegate.gallery.access import SQLiteAccessStore
     from facegate.gallery.sqlite import SQLiteGallery
+    from facegate.monitor.alarms import AlarmState
     from facegate.monitor.crops import CropStore
     from facegate.monitor.events import EventLog
+    from facegate.service.failures import FailureStore
     from facegate.service.keys import KeyStore
+    from facegate.service.ui.sessions import SessionStore
 
     before = _sqlite_versions(path)
     SQLiteGallery(path).close()
@@ -171,8 +187,10 @@ def _upgrade_sqlite(path: Path) -> list[Upgrade]:
     EventLog(path).close()
     KeyStore(path).close()
     CropStore(path).close()
+    for state in (FailureStore, AlarmState, SessionStore):
+        state(path).close()
     after = _sqlite_versions(path)
-    return [Upgrade(name, before[name], after[name]) for name in COPY_PLAN]
+    return [Upgrade(name, before[name], after[name]) for name in UPGRADE_ORDER]
 
 
 def _read_source(path: Path) -> dict[str, list[tuple]]:

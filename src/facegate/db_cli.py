@@ -23,7 +23,7 @@ def db_upgrade(
     db: cli.DbOpt = None,
     config: cli.ConfigOpt = None,
 ) -> None:
-    """Apply every pending schema migration (gallery, events, keys), each all or nothing."""
+    """Apply every pending schema migration (each table set on its own), all or nothing."""
     from facegate import api
     from facegate.db_admin import upgrade
 
