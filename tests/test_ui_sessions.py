@@ -89,3 +89,17 @@ def test_failed_logins_are_limited_per_address(tmp_path: Path) -> None:
         refused = client.post("/ui/login", data=right)
         assert refused.status_code == 429 and "too many failed logins" in refused.text
         assert "fg_session" not in refused.cookies
+
+
+def test_an_oversized_form_field_gets_a_page_not_json(tmp_path: Path) -> None:
+    """A UI form past a field's limit gets a 422 page naming the field; the API's stay JSON."""
+    with running_server(tmp_path, TEST_CONFIG) as server:
+        with server.client() as client:
+            huge = {"key": "k" * 5000, "login_csrf": _login_form(client)}
+            answer = client.post("/ui/login", data=huge)
+        with server.client("admin") as admin:
+            api = admin.get("/v1/events", params={"limit": "many"})
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "Not accepted: key" in answer.text and "Nothing was changed" in answer.text
+    assert api.status_code == 422 and api.json()["error"] == "invalid_request"

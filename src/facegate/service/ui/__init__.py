@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.types import ExceptionHandler
 
 from facegate.service.ui import (
     pages_admin,
@@ -32,6 +34,19 @@ async def _forbidden(request: Request, exc: Exception) -> Response:
     return page(request, "forbidden.html", 403, error=message)
 
 
+def _invalid_form(json_answer: ExceptionHandler) -> ExceptionHandler:
+    """Return a handler that answers a UI request's invalid field with a page, others as JSON."""
+
+    async def answer(request: Request, exc: Exception) -> Response:
+        if not request.url.path.startswith("/ui/") or not isinstance(exc, RequestValidationError):
+            return await json_answer(request, exc)  # type: ignore[misc]
+        fields = sorted({str(item.get("loc", ("", "?"))[-1]) for item in exc.errors()})
+        message = f"Not accepted: {', '.join(fields)} (too long or not valid). Nothing was changed."
+        return page(request, "invalid.html", 422, error=message)
+
+    return answer
+
+
 def install(app: FastAPI) -> None:
     """Mount the UI's routes on the app, with its session store and error pages."""
     app.state.ui = UiState(app.state.resources)
@@ -39,3 +54,5 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(UiForbidden, _forbidden)
+    json_answer = app.exception_handlers[RequestValidationError]
+    app.add_exception_handler(RequestValidationError, _invalid_form(json_answer))
