@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from facegate.errors import GalleryUnavailableError
 from facegate.gallery.exact import exact_search
+from facegate.gallery.sqlite import SQLiteGallery
 from facegate.gallery.types import (
     EmbeddingRecord,
     EmbeddingSet,
@@ -69,6 +71,11 @@ class CachedGallery:
         self.inner = inner
         self.cache = cache
 
+    @property
+    def path(self) -> Path:
+        """Return the gallery file's path (the cache watches that file)."""
+        return self.cache.path
+
     def add_person(
         self, name: str, records: Sequence[EmbeddingRecord], consent: str, extend: bool = False
     ) -> PersonSummary:
@@ -104,3 +111,19 @@ class CachedGallery:
     def close(self) -> None:
         """Close the inner gallery (the cache is shared and stays open)."""
         self.inner.close()
+
+
+@contextmanager
+def in_memory(gallery: Gallery) -> Iterator[Gallery]:
+    """Yield a SQLite gallery searched in memory (reloaded after any commit); others as they are.
+
+    A PostgreSQL gallery searches in the database (pgvector), so it is yielded unchanged.
+    """
+    if not isinstance(gallery, SQLiteGallery):
+        yield gallery
+        return
+    cache = EmbeddingCache(gallery.path)
+    try:
+        yield CachedGallery(gallery, cache)
+    finally:
+        cache.close()
