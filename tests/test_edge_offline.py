@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +24,7 @@ from service_server import TEST_CONFIG, free_port
 from facegate import api
 from facegate.access import DoorPolicy
 from facegate.decide.rules import DoorRules, PersonAccess, Window
+from facegate.demo import enroll_scene_people
 from facegate.door_copy import DoorCopy
 from facegate.edge.client import CentreClient
 from facegate.edge.copy_keeper import CopyKeeper, load_copy
@@ -68,6 +72,8 @@ def site(lfw: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
                 store.set_person_access(
                     name, replace(access, valid_until=today + timedelta(days=until))
                 )
+        enroll_scene_people(gallery, root, settings)  # the demo scene's resident: staff
+        store.set_person_access("Eileen Collins", PersonAccess(frozenset({"staff"})))
         for door in ("lab", "annex", "vault"):
             store.add_door(DoorRules(door, allow=("staff", "visitors")))
     with KeyStore(db) as keys:
@@ -119,12 +125,15 @@ def test_offline_door_decides_from_its_copy_and_the_centre_logs_it_once(
         stored = load_copy(tmp_path / "copy.json")
         assert stored is not None and (tmp_path / "copy.json").stat().st_mode & 0o777 == 0o600
         copy = stored[0]
-        assert [p.name for p in copy.people] == ["Colin Powell"]  # guests not allowed, visitor gone
-        assert copy.gallery_vectors == 6
+        names = sorted(p.name for p in copy.people)
+        assert names == ["Colin Powell", "Eileen Collins"]  # no guests, the visitor expired
+        with SQLiteGallery(db) as gallery:
+            total = gallery.count(MODEL)
+        assert copy.gallery_vectors == total == 9
         embedder = api.get_pipeline(Settings().vision).embedder
         with SQLiteAccessStore(db) as store:
             policy = DoorPolicy(store, "lab", "identify", Settings())
-            full = policy.threshold(6, MODEL, embedder.model_path)
+            full = policy.threshold(total, MODEL, embedder.model_path)
         assert copy.threshold == pytest.approx(full)
         online = ruler.rule(probes["Colin Powell"], MODEL, _evidence(1))
         assert (online.decision, online.reason, online.decided_offline) == (
@@ -337,3 +346,53 @@ def test_queued_offline_failures_count_toward_the_rate_limit(site: dict, centre:
         centre.url + "/v1/templates/decide", json={**body, "offline": unnamed}, headers=headers
     )
     assert bad.status_code == 422 and json.loads(bad.text)["error"]
+
+
+def _run(*args: str | Path, env: dict[str, str]) -> list[dict]:
+    """Run `facegate run --json` and return its decisions."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FACEGATE_")}
+    command = [sys.executable, "-m", "facegate", "run", "--json", *map(str, args)]
+    result = subprocess.run(
+        command, capture_output=True, text=True, env={**clean, **env}, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def test_run_server_with_the_offline_setting_decides_from_its_stored_copy(
+    site: dict, centre: Centre, tmp_path: Path
+) -> None:
+    token, db = site["tokens"]["lab"], site["db"]
+    with CentreClient(centre.url, token, timeout_s=30.0) as client:
+        keeper = CopyKeeper(client, "lab", MODEL, load_settings().edge, tmp_path / "copy.json")
+        assert keeper.refresh()  # what the door's start did while the centre answered
+    before = len(EventLog(db).scan(door="lab"))
+    env = {
+        "FACEGATE_EDGE__KEY": token,
+        "FACEGATE_EDGE__OFFLINE": "cache",
+        "FACEGATE_EDGE__COPY_PATH": str(tmp_path / "copy.json"),
+        "FACEGATE_EDGE__OUTBOX": str(tmp_path / "outbox.db"),
+    }
+    gone = f"http://127.0.0.1:{free_port()}"  # the centre is unreachable for the whole run
+    events = _run("--server", gone, "--door", "lab", env=env)
+    decided = [(e["decision"], e["reason"], e["person"], e["decided_offline"]) for e in events]
+    assert ("unlock", "granted", "Eileen Collins", True) in decided
+    assert all(flag for *_, flag in decided) and len(decided) >= 2
+    with CentreClient(centre.url, token, 30.0) as client, EdgeOutbox(tmp_path / "outbox.db") as box:
+        assert box.counts() == {"waiting": len(events), "refused": 0}
+        CentreRuler(client, box, 0.2).close()  # the link is back: closing delivers the queue
+        assert box.counts() == {"waiting": 0, "refused": 0}
+    logged = EventLog(db).scan(door="lab")[before:]
+    assert [(e.decision, e.reason, e.person, e.decided_offline) for e in logged] == decided
+
+
+def test_a_refused_fetch_drops_the_doors_copy(site: dict, centre: Centre, tmp_path: Path) -> None:
+    settings = load_settings().edge
+    path = tmp_path / "copy.json"
+    with CentreClient(centre.url, site["tokens"]["lab"], 30.0) as client:
+        assert CopyKeeper(client, "lab", MODEL, settings, path).refresh()
+    with CentreClient(centre.url, site["tokens"]["hall"], 30.0) as client:
+        keeper = CopyKeeper(client, "lab", MODEL, settings, path)
+        assert keeper.decider() is not None  # loaded from the file
+        assert not keeper.refresh()  # 403 wrong_door: a key that may not have it
+        assert keeper.decider() is None and not path.exists()
