@@ -308,3 +308,13 @@ def test_append_once_stores_one_event_per_key_on_both_backends(events_target: st
         with pytest.raises(ValueError, match="another door"):
             log.logged("k" * 20, "hall")
         assert math.isclose(log.scan()[0].distance or 0.0, 0.5)
+        noted = log.record_door_action("k" * 20, "lab", "deny:centre_unreachable")
+        assert noted is not None and noted.door_action == "deny:centre_unreachable"
+        assert log.record_door_action("k" * 20, "lab", "unlock:granted") == noted  # first wins
+        assert log.record_door_action("u" * 20, "lab", "deny:unknown") is None
+        offline = AccessEvent(**{**event.as_dict(), "track": 2, "decided_offline": True})
+        log.append_once(offline, "o" * 20)
+        assert [(e.decided_offline, e.door_action) for e in log.scan()] == [
+            (False, "deny:centre_unreachable"),
+            (True, None),
+        ]

@@ -82,6 +82,7 @@ def site(lfw: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
             "hall": keys.create("hall-door", ["door"], ["hall"])[1],
             "any": keys.create("any-door", ["door"])[1],
             "probe": keys.create("probe", ["door"])[1],
+            "reader": keys.create("reader", ["read"])[1],
         }
     probes = {name: _vector(settings, folder, 3) for name, (folder, _, _) in PEOPLE.items()}
     probes["stranger"] = _vector(settings, "Tony_Blair", 1)
@@ -384,6 +385,10 @@ def test_run_server_with_the_offline_setting_decides_from_its_stored_copy(
         assert box.counts() == {"waiting": 0, "refused": 0}
     logged = EventLog(db).scan(door="lab")[before:]
     assert [(e.decision, e.reason, e.person, e.decided_offline) for e in logged] == decided
+    headers = {"Authorization": f"Bearer {site['tokens']['reader']}"}
+    page = httpx.get(centre.url + "/v1/events", params={"door": "lab"}, headers=headers).json()
+    newest = page["events"][: len(events)]
+    assert all(e["decided_offline"] and e["door_action"] is None for e in newest)
 
 
 def test_a_refused_fetch_drops_the_doors_copy(site: dict, centre: Centre, tmp_path: Path) -> None:

@@ -36,7 +36,9 @@ class CopyPerson(BaseModel):
     groups: list[Annotated[str, Field(max_length=64)]] = Field(max_length=1000)
     valid_from: date | None = None
     valid_until: date | None = None
-    vectors: list[list[Finite]] = Field(min_length=1, max_length=1000)
+    vectors: list[Annotated[list[Finite], Field(max_length=4096)]] = Field(
+        min_length=1, max_length=MAX_VECTORS
+    )
 
 
 class CopyRules(BaseModel):

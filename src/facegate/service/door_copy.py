@@ -17,7 +17,7 @@ from facegate import api
 from facegate.access import DoorPolicy
 from facegate.access_event import now_iso
 from facegate.decide.rules import DoorRules, PersonAccess
-from facegate.door_copy import CopyPerson, CopyRules, DoorCopy
+from facegate.door_copy import MAX_VECTORS, CopyPerson, CopyRules, DoorCopy
 from facegate.service.door_binding import require_door
 from facegate.service.errors import ApiError
 from facegate.service.keys import ApiKey
@@ -60,14 +60,18 @@ def door_copy(resources: Resources, key: ApiKey, door: str) -> DoorCopy:
     stored = resources.policy_store().accesses() if rules.configured else {}
     zone = settings.doors.timezone
     today = datetime.now(ZoneInfo(zone)).date()
-    vectors: dict[str, list[list[float]]] = {}
-    everyone = gallery.embeddings(embedder.name)
-    for name, row in zip(everyone.names, everyone.vectors, strict=True):
-        vectors.setdefault(name, []).append([float(v) for v in row])
-    people = []
+    people, count = [], 0
     for summary in gallery.people():
         access = stored.get(summary.name, PersonAccess())
-        if summary.name in vectors and may_admit(rules, access, today):
+        if not may_admit(rules, access, today):
+            continue
+        own = gallery.embeddings(embedder.name, summary.name).vectors
+        count += len(own)
+        if count > MAX_VECTORS:
+            raise ApiError(
+                409, "copy_too_large", f"door {door!r} admits more than {MAX_VECTORS} vectors"
+            )
+        if len(own):
             people.append(
                 CopyPerson(
                     id=summary.id,
@@ -75,7 +79,7 @@ def door_copy(resources: Resources, key: ApiKey, door: str) -> DoorCopy:
                     groups=sorted(access.groups),
                     valid_from=access.valid_from,
                     valid_until=access.valid_until,
-                    vectors=vectors[summary.name],
+                    vectors=[[float(v) for v in row] for row in own],
                 )
             )
     log.info("door copy of %s: %d people for key %r", door, len(people), key.name)

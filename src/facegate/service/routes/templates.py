@@ -37,7 +37,7 @@ def decide(
     return answer
 
 
-@router.get("/copy", responses=error_responses(401, 403, 422))
+@router.get("/copy", responses=error_responses(401, 403, 409, 422))
 def copy(
     request: Request,
     response: Response,
