@@ -186,33 +186,36 @@ def test_offline_door_decides_from_its_copy_and_the_centre_logs_it_once(
     ]
 
 
-def test_the_copy_rechecks_dates_and_schedules_when_it_decides(site: dict, tmp_path: Path) -> None:
-    probes = site["probes"]
+def _copy_data(vector: np.ndarray) -> dict:
+    """Return a copy's JSON for door lab: Colin Powell (staff, until 2026-06-30), Mon-Fri."""
+    rules = DoorRules(
+        "lab", allow=("staff",), schedules={"staff": (Window.parse("Mon-Fri 07:00-19:00"),)}
+    )
     person = {
         "id": 1,
         "name": "Colin Powell",
         "groups": ["staff"],
         "valid_until": "2026-06-30",
-        "vectors": [[float(v) for v in probes["Colin Powell"]]],
+        "vectors": [[float(v) for v in vector]],
     }
-    rules = DoorRules(
-        "lab", allow=("staff",), schedules={"staff": (Window.parse("Mon-Fri 07:00-19:00"),)}
-    )
-    copy = DoorCopy.model_validate(
-        {
-            "door": "lab",
-            "issued_at": "2026-06-29T12:00:00+00:00",
-            "timezone": "Europe/Berlin",
-            "model": MODEL,
-            "dimension": 128,
-            "gallery_vectors": 1000,
-            "threshold": 0.4,
-            "identify_k": 1,
-            "retry_margin": 0.05,
-            "rules": {**rules.as_dict(), "closed": False},
-            "people": [person],
-        }
-    )
+    return {
+        "door": "lab",
+        "issued_at": "2026-06-29T12:00:00+00:00",
+        "timezone": "Europe/Berlin",
+        "model": MODEL,
+        "dimension": 128,
+        "gallery_vectors": 1000,
+        "threshold": 0.4,
+        "identify_k": 1,
+        "retry_margin": 0.05,
+        "rules": {**rules.as_dict(), "closed": False},
+        "people": [person],
+    }
+
+
+def test_the_copy_rechecks_dates_and_schedules_when_it_decides(site: dict) -> None:
+    probes = site["probes"]
+    copy = DoorCopy.model_validate(_copy_data(probes["Colin Powell"]))
     decider = CopyDecider.of(copy)
     at = [
         datetime(2026, 6, 29, 9, 0, tzinfo=UTC),  # Monday 11:00 in Berlin
@@ -401,3 +404,30 @@ def test_a_refused_fetch_drops_the_doors_copy(site: dict, centre: Centre, tmp_pa
         assert keeper.decider() is not None  # loaded from the file
         assert not keeper.refresh()  # 403 wrong_door: a key that may not have it
         assert keeper.decider() is None and not path.exists()
+
+
+def test_a_foreign_tampered_or_stale_copy_file_is_not_used(site: dict, tmp_path: Path) -> None:
+    data = _copy_data(site["probes"]["Colin Powell"])
+    settings = load_settings().edge
+    path = tmp_path / "copy.json"
+    now = time.time()
+    variants = {
+        "good": (data, now, True),
+        "other door": ({**data, "door": "hall"}, now, False),
+        "other model": ({**data, "model": "arcface"}, now, False),
+        "unknown zone": ({**data, "timezone": "Mars/Olympus"}, now, False),
+        "not unit": (
+            {**data, "people": [{**data["people"][0], "vectors": [[0.5] * 128]}]},
+            now,
+            False,
+        ),
+        "too old": (data, now - settings.copy_max_age_seconds - 5, False),
+        "from the future": (data, now + 3600, False),
+    }
+    with CentreClient(f"http://127.0.0.1:{free_port()}", "fg_x", 1.0) as client:
+        for name, (copy, fetched_at, usable) in variants.items():
+            path.write_text(json.dumps({"fetched_at": fetched_at, "copy": copy}))
+            keeper = CopyKeeper(client, "lab", MODEL, settings, path)
+            assert (keeper.decider() is not None) == usable, name
+        path.write_text("{not json")
+        assert CopyKeeper(client, "lab", MODEL, settings, path).decider() is None

@@ -97,10 +97,15 @@ class CopyKeeper:
     def _take(self, copy: DoorCopy, fetched_at: float) -> bool:
         """Hold a copy when the door can decide with it; return whether it was taken."""
         problem = copy_problem(copy, self.door, self.model, self.settings.unit_tolerance)
-        if problem is not None:
+        decider = None
+        try:
+            decider = CopyDecider.of(copy) if problem is None else None
+        except (ValueError, KeyError) as exc:  # rules or time zone this door cannot read
+            problem = f"{type(exc).__name__}: {exc}"
+        if decider is None:
             log.error("door copy refused: %s", problem)
             return False
-        self._held = (CopyDecider.of(copy), fetched_at)
+        self._held = (decider, fetched_at)
         return True
 
     def refresh(self) -> bool:
