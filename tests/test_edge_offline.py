@@ -431,3 +431,24 @@ def test_a_foreign_tampered_or_stale_copy_file_is_not_used(site: dict, tmp_path:
             assert (keeper.decider() is not None) == usable, name
         path.write_text("{not json")
         assert CopyKeeper(client, "lab", MODEL, settings, path).decider() is None
+
+
+def test_an_offline_decision_must_fit_the_person_it_names(site: dict, centre: Centre) -> None:
+    headers = {"Authorization": f"Bearer {site['tokens']['any']}"}
+    probes = site["probes"]
+    unlock = {"decision": "unlock", "reason": "granted", "decided_offline": True}
+    claims = [
+        (probes["stranger"], "Colin Powell", 422),  # a face that is not his
+        (probes["Colin Powell"], "Nobody Enrolled", 422),
+        (probes["Colin Powell"], "Colin Powell", 200),
+    ]
+    for track, (vector, person, status) in enumerate(claims):
+        body = template_body(vector, MODEL, replace(_evidence(200 + track), door="annex"))
+        answer = httpx.post(
+            centre.url + "/v1/templates/decide",
+            json={**body, "offline": {**unlock, "person": person}},
+            headers=headers,
+        )
+        assert answer.status_code == status, (person, answer.text)
+    logged = [(e.track, e.person) for e in EventLog(site["db"]).scan(door="annex")]
+    assert logged[-1] == (202, "Colin Powell") and (200, "Colin Powell") not in logged

@@ -169,6 +169,23 @@ def _door_did(resources: Resources, earlier: AccessEvent, body: TemplateIn) -> A
     return noted or earlier
 
 
+def _claim_problem(resources: Resources, body: TemplateIn, model: str, person: str) -> str | None:
+    """Return why an offline decision's named person does not fit its template (None: fits).
+
+    The person must be enrolled and the template within decide.threshold (the cap of every
+    door's threshold) of one of their vectors, so a key holder cannot log made-up entries of
+    someone whose face they do not have.
+    """
+    own = resources.gallery().embeddings(model, person)
+    if not len(own):
+        return f"the offline decision names {person!r}, who has no {model} vectors here"
+    vector = np.asarray(body.vector, dtype=np.float32)
+    nearest = float(np.linalg.norm(own.vectors - vector[None, :], axis=1).min())
+    if nearest > resources.settings.decide.threshold:
+        return f"the template is not {person!r}'s face (distance {nearest:.3f})"
+    return None
+
+
 def _queued(
     resources: Resources, key: ApiKey, body: TemplateIn, offline: OfflineDecision
 ) -> tuple[AccessEvent, bool]:
@@ -179,6 +196,8 @@ def _queued(
         embedder = api.get_pipeline(resources.settings.vision).embedder
         tolerance = resources.settings.edge.unit_tolerance
         problem = template_problem(body, embedder.name, embedder.dim, tolerance)
+        if problem is None and offline.person is not None:
+            problem = _claim_problem(resources, body, embedder.name, offline.person)
         if problem is not None:
             resources.limiter.record(subjects, time.time())
             raise ApiError(422, "bad_template", problem)
