@@ -93,3 +93,23 @@ def test_loop_decisions_through_search_equal_the_full_scan(
                                 named += ruling.person is not None
     assert compared == 2 * 2 * 2 * 2 * len(tracks)
     assert 0 < named < compared  # both answers were exercised
+
+
+def test_a_person_removed_is_never_named_while_the_loops_copy_is_fresh(
+    vectors: dict[str, np.ndarray], tmp_path: Path
+) -> None:
+    names = sorted(vectors)[:4]
+    with SQLiteGallery(tmp_path / "g.db") as gallery:
+        for name in names:
+            records = [
+                EmbeddingRecord(v, MODEL, "lfw", 100, 50.0, 120.0) for v in vectors[name][:2]
+            ]
+            gallery.add_person(name, records, "test")
+        settings = Settings()
+        with in_memory(gallery, refresh_s=3600.0) as searched:
+            loop = AccessLoop(settings, searched, print, pipeline=loop_pipeline(settings))
+            track = vectors[names[0]][2:]
+            assert loop._rule_here(track, True, False).person == names[0]
+            gallery.remove_person(names[0])  # the loop's copy still holds the vectors
+            ruling = loop._rule_here(track, True, False)
+            assert ruling.person is None and ruling.decision != "unlock"

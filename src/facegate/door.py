@@ -164,7 +164,7 @@ def run_door(
                 if events
                 else event_log_of(gallery, settings) as log,
                 access_store_of(gallery, settings) as rules,
-                in_memory(gallery) as searched,
+                in_memory(gallery, settings.loop.gallery_refresh_seconds) as searched,
             ):
                 crops = crops_beside(log) if settings.crops.enabled else None
                 keeper = None if crops is None else CropKeeper(crops, settings.crops)

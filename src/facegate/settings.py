@@ -532,8 +532,8 @@ class LoopSettings(_Section):
     gallery_refresh_seconds: float = Field(
         10.0,
         gt=0.0,
-        description="How often the loop re-reads its door's rules (the gallery is searched "
-        "per track: SQLite's in-memory copy reloads after any commit).",
+        description="How often the loop re-reads its door's rules and, on SQLite, reloads its "
+        "in-memory copy of the gallery's embeddings (when the file changed).",
     )
 
 
