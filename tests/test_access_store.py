@@ -108,8 +108,9 @@ def test_event_log_migrates_a_version_1_file(tmp_path: Path) -> None:
     )
     newest = log.query()[0]
     assert (newest.reason, newest.policy_version) == ("unknown", 3)
+    assert [(e.decided_offline, e.door_action) for e in log.query()] == [(False, None)] * 2
     version = sqlite3.connect(path).execute("SELECT value FROM event_meta").fetchone()[0]
-    assert version == "2"
+    assert version == "3"
     log.close()
     EventLog(path).close()  # opening a migrated log again changes nothing
 

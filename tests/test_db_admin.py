@@ -106,7 +106,7 @@ def test_upgrade_creates_every_table_set(tmp_path: Path, postgres) -> None:
     assert [(s["table_set"], s["before"], s["after"]) for s in steps] == [
         ("gallery", 0, 1),
         ("access", 0, 1),
-        ("events", 0, 3),
+        ("events", 0, 4),
         ("keys", 0, 2),
         ("crops", 0, 1),
         ("failures", 0, 1),
@@ -114,10 +114,10 @@ def test_upgrade_creates_every_table_set(tmp_path: Path, postgres) -> None:
         ("ui_sessions", 0, 1),
     ]
     code, out = facegate("db", "upgrade", url, "--json")
-    assert [json.loads(line)["before"] for line in out.splitlines()] == [1, 1, 3, 2, 1, 1, 1, 1]
+    assert [json.loads(line)["before"] for line in out.splitlines()] == [1, 1, 4, 2, 1, 1, 1, 1]
     code, out = facegate("db", "upgrade", "--db", str(tmp_path / "s.db"), "--json")
     after = [json.loads(line)["after"] for line in out.splitlines()]
-    assert code == 0 and after == [1, 1, 2, 2, 1, 1, 1, 1]
+    assert code == 0 and after == [1, 1, 3, 2, 1, 1, 1, 1]
 
 
 def test_a_later_migration_is_applied_only_by_upgrade(postgres) -> None:

@@ -128,6 +128,17 @@ def test_door_key_sees_decision_only_and_read_key_the_numbers(
     assert (read["person"], read["distance"]) == ("Eileen Collins", pytest.approx(0.0, abs=1e-6))
     not_live = template_body(_resident(site), MODEL, _evidence("side", 3, live=False))
     assert _post(server, tokens["door"], not_live).json()["reason"] == "not_live"
+    no_verdict = template_body(_resident(site), MODEL, _evidence("side", 4, live=None))
+    assert _post(server, tokens["door"], no_verdict).json()["reason"] == "not_live"
+
+
+def test_a_centre_hands_out_no_door_copies_unless_told(
+    site: Path, centre: tuple[Centre, dict]
+) -> None:
+    server, tokens = centre
+    headers = {"Authorization": f"Bearer {tokens['door']}"}
+    answer = httpx.get(server.url + "/v1/templates/copy", params={"door": "front"}, headers=headers)
+    assert answer.status_code == 403 and answer.json()["error"] == "copies_off"
 
 
 def _bad_bodies(site: Path) -> dict[str, dict | str]:
@@ -144,6 +155,31 @@ def _bad_bodies(site: Path) -> dict[str, dict | str]:
         "big evidence": {**good, "liveness": {f"k{i}": 1.0 for i in range(100)}},
         "long text": {**good, "liveness": {"reason": "x" * 10_000}},
         "offline unlock": {**good, "offline": {"decision": "unlock", "reason": "granted"}},
+        "offline unnamed unlock": {
+            **good,
+            "offline": {"decision": "unlock", "reason": "granted", "decided_offline": True},
+        },
+        "offline mismatch": {
+            **good,
+            "offline": {"decision": "deny", "reason": "granted", "decided_offline": True},
+        },
+        "offline decided unreachable": {
+            **good,
+            "offline": {
+                "decision": "deny",
+                "reason": "centre_unreachable",
+                "decided_offline": True,
+            },
+        },
+        "offline bad distance": {
+            **good,
+            "offline": {
+                "decision": "deny",
+                "reason": "unknown",
+                "decided_offline": True,
+                "distance": 7.0,
+            },
+        },
         "offline future": {
             **good,
             "offline": {"decision": "deny", "reason": "centre_unreachable"},
@@ -272,3 +308,13 @@ def test_append_once_stores_one_event_per_key_on_both_backends(events_target: st
         with pytest.raises(ValueError, match="another door"):
             log.logged("k" * 20, "hall")
         assert math.isclose(log.scan()[0].distance or 0.0, 0.5)
+        noted = log.record_door_action("k" * 20, "lab", "deny:centre_unreachable")
+        assert noted is not None and noted.door_action == "deny:centre_unreachable"
+        assert log.record_door_action("k" * 20, "lab", "unlock:granted") == noted  # first wins
+        assert log.record_door_action("u" * 20, "lab", "deny:unknown") is None
+        offline = AccessEvent(**{**event.as_dict(), "track": 2, "decided_offline": True})
+        log.append_once(offline, "o" * 20)
+        assert [(e.decided_offline, e.door_action) for e in log.scan()] == [
+            (False, "deny:centre_unreachable"),
+            (True, None),
+        ]

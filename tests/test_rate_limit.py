@@ -92,6 +92,18 @@ def test_failures_expire_with_the_window_and_dead_attempts_go_stale(
         pass
 
 
+def test_recorded_failures_count_at_their_own_time(stores: Callable[[], FailureStore]) -> None:
+    now = [1000.0]
+    limiter = FailureLimiter(stores, 2, 10.0, clock=lambda: now[0])
+    limiter.record(["key:q", "door:y"], 985.0)  # a queued event from before the window
+    limiter.record(["key:q", "door:y"], 995.0)
+    assert limiter.blocked(["key:q", "door:y"]) == []
+    limiter.record(["key:q", "door:y"], 999.0)
+    assert limiter.blocked(["key:q", "door:y", "door:z"]) == ["key:q", "door:y"]
+    with pytest.raises(RateLimited), limiter.attempt(["door:y"]):
+        pass
+
+
 def test_two_workers_share_one_failure_limit(tmp_path: Path, postgres) -> None:
     url = postgres.database()
     with open_key_store(url, Settings()) as store:

@@ -47,6 +47,8 @@ class AccessEvent:
     policy_version: int | None = None
     prompt: str | None = None  # what the door should ask of the person (a liveness retry)
     video_s: float | None = None  # position in a video file or the demo scene (not logged)
+    decided_offline: bool = False  # an edge door decided it from its copy (centre unreachable)
+    door_action: str | None = None  # what the door did instead ("deny:centre_unreachable")
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

@@ -18,8 +18,12 @@ from facegate import stores
 from facegate.access import DoorPolicy, operating_point
 from facegate.access_event import AccessEvent, now_iso
 from facegate.decide.match import (
+    DEFAULT_FUSION,
+    FusionRule,
     IdentifyDecision,
     VerifyDecision,
+    fuse_embeddings,
+    fuse_identify,
     identify_nearest,
     verify_embedding,
 )
@@ -209,6 +213,25 @@ def identify_in(
     if max(k, owned) + 1 > len(hits) == k + 1:
         hits = gallery.search(model, probe, max(k, owned) + 1)
     return identify_nearest(hits, owned, threshold, k)
+
+
+def identify_frames_in(
+    gallery: Gallery,
+    model: str,
+    vectors: np.ndarray,
+    threshold: float,
+    k: int,
+    rule: FusionRule = DEFAULT_FUSION,
+) -> IdentifyDecision:
+    """Return identify_frames' answer for several frames of one face from the gallery's search().
+
+    mean_embedding: the frames' fused template identified once; a distance rule: each frame
+    identified, then fused (decide/match.py: fuse_identify).
+    """
+    if rule == "mean_embedding":
+        return identify_in(gallery, model, fuse_embeddings(vectors), threshold, k)
+    per_frame = [identify_in(gallery, model, vector, threshold, k) for vector in vectors]
+    return fuse_identify(per_frame, threshold, rule)
 
 
 def identify(

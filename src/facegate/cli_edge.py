@@ -17,8 +17,9 @@ ServerOpt = Annotated[
     str | None,
     typer.Option(
         help="Decide at this central `facegate serve` (http(s)://host:port): only each track's "
-        "fused template goes there, never an image; unreachable = deny, events queued on disk "
-        "(settings edge.*) and delivered when it answers again.",
+        "fused template goes there, never an image; unreachable = deny (or, with settings "
+        "edge.offline = cache, decide from the door's copy of its allowed people), events "
+        "queued on disk (settings edge.*) and delivered when it answers again.",
     ),
 ]
 KeyOpt = Annotated[

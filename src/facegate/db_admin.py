@@ -81,6 +81,8 @@ COPY_PLAN: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
                 "attempt",
                 "reason",
                 "policy_version",
+                "decided_offline",
+                "door_action",
             ),
         ),
     ),

@@ -19,6 +19,7 @@ from facegate.actions.outputs import Dispatcher
 from facegate.api import default_db_path, open_gallery
 from facegate.db_exists import require_database
 from facegate.demo import enroll_scene_people
+from facegate.gallery.cache import in_memory
 from facegate.monitor.crops import CropKeeper, crops_beside
 from facegate.monitor.events import EventLog
 from facegate.settings import Settings
@@ -163,6 +164,7 @@ def run_door(
                 if events
                 else event_log_of(gallery, settings) as log,
                 access_store_of(gallery, settings) as rules,
+                in_memory(gallery, settings.loop.gallery_refresh_seconds) as searched,
             ):
                 crops = crops_beside(log) if settings.crops.enabled else None
                 keeper = None if crops is None else CropKeeper(crops, settings.crops)
@@ -175,7 +177,7 @@ def run_door(
                 try:
                     presence = announce_door(settings, mqtt, settings.loop.door)
                     frames = open_source(source, settings.source, realtime=realtime)
-                    loop = AccessLoop(settings, gallery, sink, pipeline=pipeline, access=rules)
+                    loop = AccessLoop(settings, searched, sink, pipeline=pipeline, access=rules)
                     loop.on_chip = sink.hold_chip if keeper is not None else None
                     if attach is not None:
                         detach = attach(loop, log)

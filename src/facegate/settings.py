@@ -530,7 +530,10 @@ class LoopSettings(_Section):
         60.0, gt=0.0, description="A new decision for the same person within this is a re-try."
     )
     gallery_refresh_seconds: float = Field(
-        10.0, gt=0.0, description="How often the loop reloads the gallery's embeddings."
+        10.0,
+        gt=0.0,
+        description="How often the loop re-reads its door's rules and, on SQLite, reloads its "
+        "in-memory copy of the gallery's embeddings (when the file changed).",
     )
 
 
@@ -958,6 +961,33 @@ class EdgeSettings(_Section):
         300.0,
         ge=0.0,
         description="Centre: a door's event time may lie at most this far in the future.",
+    )
+    offline: Literal["deny", "cache"] = Field(
+        "deny",
+        description="Door: what it does while the centre is unreachable: 'deny' everyone "
+        "(centre_unreachable), or 'cache': decide from its copy of the door's allowed people "
+        "(fetched from the centre; see edge.copy_*), deny once that copy is too old.",
+    )
+    copy_path: str | None = Field(
+        None,
+        description="Door: the file of its copy of the door's allowed people (mode 0600; "
+        "default: door-copy-DOOR.json in the user data dir).",
+    )
+    copy_refresh_seconds: float = Field(
+        300.0,
+        gt=0.0,
+        description="Door (offline = cache): how often it fetches its copy again (and on start).",
+    )
+    copy_max_age_seconds: float = Field(
+        86400.0,
+        gt=0.0,
+        description="Door (offline = cache): a copy fetched longer ago than this is not used; "
+        "the door denies (centre_unreachable) until a fresh one arrives.",
+    )
+    serve_copies: bool = Field(
+        False,
+        description="Centre: hand doors their copy of the allowed people (names, groups, dates, "
+        "face vectors) at GET /v1/templates/copy; off: 403 (no door can decide offline).",
     )
 
 

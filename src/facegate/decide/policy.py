@@ -125,6 +125,16 @@ def decide_access(
     return AccessDecision("unlock", "granted", match.person)
 
 
+def camera_live(live: bool | None, door: DoorRules) -> bool | None:
+    """Return a camera's liveness verdict as decide_access reads it for this door.
+
+    A template (or a loop's track) always comes from a camera, so no verdict there means the
+    camera did not check: at a door that checks liveness ('required', or 'camera' = refuse
+    what the camera refused) it counts as not live; at 'off' it stays None (ignored).
+    """
+    return False if live is None and door.liveness != "off" else live
+
+
 def centre_unreachable() -> AccessDecision:
     """Return an edge door's decision when the centre cannot be asked: deny (fail closed)."""
     return _deny("centre_unreachable")

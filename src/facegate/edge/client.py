@@ -10,6 +10,7 @@ import httpx
 from facegate.errors import FacegateError
 
 TEMPLATE_PATH = "/v1/templates/decide"
+COPY_PATH = "/v1/templates/copy"
 
 
 class CentreUnreachable(Exception):
@@ -17,12 +18,12 @@ class CentreUnreachable(Exception):
 
 
 class CentreRefused(FacegateError):
-    """The centre answered 4xx: the key, the template or the event was refused."""
+    """The centre answered 4xx: the key, the template, the event or the copy request was refused."""
 
     code = "centre_refused"
 
     def __init__(self, status: int, error: str, message: str) -> None:
-        super().__init__(f"the centre refused the template ({status} {error}): {message}")
+        super().__init__(f"the centre refused the request ({status} {error}): {message}")
         self.status = status
         self.error = error
 
@@ -48,6 +49,19 @@ class CentreClient:
             response = self._http.post(TEMPLATE_PATH, json=body)
         except httpx.HTTPError as exc:
             raise CentreUnreachable(f"{type(exc).__name__}: {exc}") from exc
+        return self._answer(response)
+
+    def fetch_copy(self, door: str) -> dict[str, Any]:
+        """Return the centre's copy of the door's allowed people; raise Unreachable / Refused."""
+        try:
+            response = self._http.get(COPY_PATH, params={"door": door})
+        except httpx.HTTPError as exc:
+            raise CentreUnreachable(f"{type(exc).__name__}: {exc}") from exc
+        return self._answer(response)
+
+    @staticmethod
+    def _answer(response: httpx.Response) -> dict[str, Any]:
+        """Return a response's JSON object; raise CentreUnreachable (5xx) or CentreRefused (4xx)."""
         if response.status_code >= 500:
             raise CentreUnreachable(f"HTTP {response.status_code}")
         try:

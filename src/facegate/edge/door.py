@@ -10,6 +10,7 @@ from facegate.actions import build_dispatcher
 from facegate.actions.outbox import Outbox
 from facegate.door import run_loop
 from facegate.edge.client import CentreClient
+from facegate.edge.copy_keeper import CopyKeeper
 from facegate.edge.outbox import EdgeOutbox, default_outbox_path
 from facegate.edge.ruler import CentreRuler
 from facegate.errors import SettingsError
@@ -31,6 +32,8 @@ def run_edge_door(
 
     Gate, detection, tracking, best frames and liveness run here; the fused template goes to
     the centre, which logs the event. Outputs (webhook, MQTT, command) act on its answer here.
+    With edge.offline = "cache" the door keeps a copy of its allowed people (fetched now and
+    every edge.copy_refresh_seconds) and decides from it while the centre is unreachable.
     """
     if settings.select.fusion != "mean_embedding":
         raise SettingsError(
@@ -46,15 +49,27 @@ def run_edge_door(
         show(event)
         sender.send(event.as_dict())
 
+    edge = settings.edge
     with (
-        CentreClient(url, token, settings.edge.timeout_seconds) as client,
+        CentreClient(url, token, edge.timeout_seconds) as client,
         EdgeOutbox(outbox_path) as outbox,
     ):
-        ruler = CentreRuler(client, outbox, settings.edge.retry_seconds)
+        keeper: CopyKeeper | None = None
         try:
             frames = open_source(source, settings.source, realtime=realtime)
-            loop = AccessLoop(settings, None, act, remote=ruler)
-            return run_loop(frames, loop, max_seconds)
+            loop = AccessLoop(settings, None, act, remote=None)
+            if edge.offline == "cache":
+                path = Path(edge.copy_path) if edge.copy_path else None
+                door, model = settings.loop.door, loop.pipeline.embedder.name
+                keeper = CopyKeeper(client, door, model, edge, path)
+                keeper.start()
+            offline = keeper.decider if keeper is not None else None
+            loop.remote = ruler = CentreRuler(client, outbox, edge.retry_seconds, offline)
+            try:
+                return run_loop(frames, loop, max_seconds)
+            finally:
+                ruler.close()
         finally:
-            ruler.close()
+            if keeper is not None:
+                keeper.close()
             sender.close()

@@ -2,11 +2,13 @@
 
 Online, a track's fused template goes to the centre and its answer is the ruling. When the
 centre is unreachable (refused connection, timeout edge.timeout_seconds, or a 5xx) the door
-denies (`decide/policy.py: centre_unreachable`) and queues the event in its outbox with that
-decision; a thread retries every edge.retry_seconds and delivers the queue oldest first, and
-while anything is queued new templates queue behind it, so the centre logs them in order. Every
-template carries a random idempotency key: a delivery that timed out after the centre logged
-it is answered with the first result and logged once (none lost, none duplicated).
+denies (`decide/policy.py: centre_unreachable`), or with a fresh copy of its allowed people
+(edge.offline = "cache") decides from it (decided_offline), and queues the event in its outbox
+with that decision; a thread retries every edge.retry_seconds and delivers the queue oldest
+first, and while anything is queued new templates queue behind it, so the centre logs them in
+order. Every template carries a random idempotency key: a delivery that timed out after the
+centre logged it is answered with the first result and logged once (none lost, none
+duplicated), and the centre notes what the door did instead (door_action).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,6 +24,7 @@ import numpy as np
 from facegate.access_event import now_iso
 from facegate.decide.policy import centre_unreachable
 from facegate.edge.client import CentreClient, CentreRefused, CentreUnreachable
+from facegate.edge.offline import CopyDecider
 from facegate.edge.outbox import EdgeOutbox
 from facegate.stream.ruling import Ruling, TrackEvidence
 
@@ -58,13 +62,39 @@ def ruling_of(answer: dict[str, Any]) -> Ruling:
     )
 
 
-class CentreRuler:
-    """Rules on templates at the centre; denies and queues while it is unreachable."""
+def offline_body(ruling: Ruling) -> dict[str, Any]:
+    """Return the `offline` part of a queued body: what the door decided, and from what."""
+    if not ruling.decided_offline:
+        return {"decision": ruling.decision, "reason": ruling.reason}
+    return {
+        "decision": ruling.decision,
+        "reason": ruling.reason,
+        "decided_offline": True,
+        "person": ruling.person,
+        "distance": ruling.distance,
+        "threshold": ruling.threshold,
+        "policy_version": ruling.policy_version,
+    }
 
-    def __init__(self, client: CentreClient, outbox: EdgeOutbox, retry_seconds: float) -> None:
+
+class CentreRuler:
+    """Rules on templates at the centre; denies (or asks its copy) and queues while it is away.
+
+    offline: returns the door copy's decider while a fresh copy is held (edge.offline =
+    "cache"); None, or a None from it: deny, centre_unreachable.
+    """
+
+    def __init__(
+        self,
+        client: CentreClient,
+        outbox: EdgeOutbox,
+        retry_seconds: float,
+        offline: Callable[[], CopyDecider | None] | None = None,
+    ) -> None:
         self.client = client
         self.outbox = outbox
         self.retry_seconds = retry_seconds
+        self.offline = offline
         self._lock = threading.Lock()  # one sender at a time keeps the queue in order
         self._stop = threading.Event()
         self._retrier = threading.Thread(target=self._retry, name="facegate-edge", daemon=True)
@@ -81,9 +111,17 @@ class CentreRuler:
                     log.warning("centre unreachable (%s): door %s denies", exc, evidence.door)
                 except CentreRefused as exc:
                     return self._refused(body, exc)
-            verdict = centre_unreachable()
-            body["offline"] = {"decision": verdict.decision, "reason": verdict.reason}
+            ruling = self._offline(template, evidence)
+            body["offline"] = offline_body(ruling)
             self.outbox.put(body["event_key"], body)
+        return ruling
+
+    def _offline(self, template: np.ndarray, evidence: TrackEvidence) -> Ruling:
+        """Return the door's own ruling from a fresh copy, else the fail-closed deny."""
+        decider = self.offline() if self.offline is not None else None
+        if decider is not None:
+            return decider.rule(template, evidence)
+        verdict = centre_unreachable()
         return Ruling(verdict.decision, verdict.reason, None, None, 0.0, None)
 
     def _refused(self, body: dict[str, Any], exc: CentreRefused) -> Ruling:

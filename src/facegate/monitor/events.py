@@ -12,7 +12,7 @@ from facegate.access_event import AccessEvent, TimeLike, to_utc
 from facegate.errors import EventLogUnavailableError
 from facegate.sqlite_db import SQLiteStore
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS event_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,7 +34,9 @@ CREATE TABLE IF NOT EXISTS access_events (
     latency_ms REAL NOT NULL,
     attempt INTEGER NOT NULL,
     reason TEXT,
-    policy_version INTEGER
+    policy_version INTEGER,
+    decided_offline INTEGER NOT NULL DEFAULT 0,
+    door_action TEXT
 );
 CREATE INDEX IF NOT EXISTS access_events_ts ON access_events(ts);
 CREATE INDEX IF NOT EXISTS access_events_door_ts ON access_events(door, ts);
@@ -47,15 +49,20 @@ CREATE TABLE IF NOT EXISTS event_receipts (
 
 COLUMNS = (
     "time, door, mode, track, claimed, decision, person, distance, threshold, frames_used,"
-    " face_quality, liveness, latency_ms, attempt, reason, policy_version"
+    " face_quality, liveness, latency_ms, attempt, reason, policy_version, decided_offline,"
+    " door_action"
 )
-PLACEHOLDERS = ", ".join("?" * 17)
+PLACEHOLDERS = ", ".join("?" * 19)
 
 # Explicit migrations: version -> the statements that bring the previous version up to it.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: (
         "ALTER TABLE access_events ADD COLUMN reason TEXT",
         "ALTER TABLE access_events ADD COLUMN policy_version INTEGER",
+    ),
+    3: (
+        "ALTER TABLE access_events ADD COLUMN decided_offline INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE access_events ADD COLUMN door_action TEXT",
     ),
 }
 
@@ -81,6 +88,8 @@ def _event_row(event: AccessEvent) -> tuple[object, ...]:
         int(event.attempt),
         event.reason,
         event.policy_version,
+        int(event.decided_offline),
+        event.door_action,
         moment.timestamp(),
     )
 
@@ -90,7 +99,8 @@ def _row_event(row: Sequence[Any]) -> AccessEvent:
     values = list(row)
     values[10] = json.loads(values[10])
     values[11] = None if values[11] is None else json.loads(values[11])
-    return AccessEvent(*values)
+    *fields, offline, action = values
+    return AccessEvent(*fields, decided_offline=bool(offline), door_action=action)
 
 
 def _filters(
@@ -212,6 +222,22 @@ class EventLog(SQLiteStore):
             if stored is None:
                 raise self.ERROR(f"event key {key!r} has a receipt but no event")
             return stored, False
+
+    def record_door_action(self, key: str, door: str, action: str) -> AccessEvent | None:
+        """Note what the door did instead of the event stored under the key (first note wins).
+
+        For an answer the door never got: the centre decided and logged, the door, cut off,
+        acted otherwise (e.g. "deny:centre_unreachable"). Return the event (None: unseen key).
+        """
+        with self._write() as conn:
+            if _stored(conn, key, door) is None:
+                return None
+            conn.execute(
+                "UPDATE access_events SET door_action = ? WHERE door_action IS NULL AND id ="
+                " (SELECT event_id FROM event_receipts WHERE key = ?)",
+                (action, key),
+            )
+            return _stored(conn, key, door)
 
     def logged(self, key: str, door: str) -> AccessEvent | None:
         """Return the event stored under an idempotency key (None: unseen; another door: error)."""

@@ -33,6 +33,8 @@ CREATE INDEX access_events_door_ts ON access_events(door, ts)
 """,
         "ALTER TABLE access_events ADD COLUMN reason TEXT, ADD COLUMN policy_version INTEGER",
         "CREATE TABLE event_receipts (key TEXT PRIMARY KEY, door TEXT NOT NULL, event_id BIGINT)",
+        "ALTER TABLE access_events ADD COLUMN decided_offline INTEGER NOT NULL DEFAULT 0,"
+        " ADD COLUMN door_action TEXT",
     ),
 )
 

@@ -108,6 +108,17 @@ class FailureStore(SQLiteStore):
             ]
         return Reservation([], ids)
 
+    def record(self, subjects: Sequence[str], at: float) -> None:
+        """Store one counted failure per subject at `at` (an attempt decided elsewhere)."""
+        with self._write() as conn:
+            self._serialise(conn, subjects)
+            for subject in subjects:
+                self._insert(
+                    conn,
+                    "INSERT INTO attempt_slots(subject, ts, failed) VALUES (?, ?, 1)",
+                    (subject, at),
+                )
+
     def finish(self, ids: Sequence[int], failed: bool, now: float) -> None:
         """End an attempt: its places become failures at `now`, or are given back."""
         with self._write() as conn:

@@ -60,6 +60,10 @@ class FailureLimiter:
         counts = self.store().failures(subjects, self.clock() - self.window_s)
         return [s for s in subjects if counts.get(s, 0) >= self.failures]
 
+    def record(self, subjects: Sequence[str], at: float) -> None:
+        """Count one failed attempt of each subject that happened at `at` (a queued event's)."""
+        self.store().record(subjects, at)
+
     @contextmanager
     def attempt(self, subjects: Sequence[str]) -> Iterator[Attempt]:
         """Admit one attempt (or raise RateLimited); a failed one is counted when it ends."""

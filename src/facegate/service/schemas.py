@@ -100,6 +100,12 @@ class Event(BaseModel):
     attempt: int
     reason: str | None = None
     policy_version: int | None = None
+    decided_offline: bool = Field(
+        False, description="An edge door decided it from its copy while the centre was away."
+    )
+    door_action: str | None = Field(
+        None, description="What the door did instead, its answer lost (decision:reason)."
+    )
 
 
 class EventPage(BaseModel):

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from facegate.service.schemas import DOOR_PATTERN, Decision
 
@@ -22,13 +30,53 @@ Evidence = Annotated[
 ]
 
 
+OfflineReason = Literal[
+    "granted",
+    "unknown",
+    "retry",
+    "not_live",
+    "liveness_retry",
+    "not_allowed",
+    "outside_schedule",
+    "expired",
+    "not_yet_valid",
+    "unknown_door",
+    "centre_unreachable",
+]
+
+
 class OfflineDecision(BaseModel):
-    """What a door did while the centre was unreachable: it denied (queued, delivered later)."""
+    """What a door did while the centre was unreachable (queued, delivered later).
+
+    Without decided_offline it denied (centre_unreachable, fail closed); with it, it decided
+    from its copy of the door's allowed people (`edge.offline = "cache"`) and says what it found.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    decision: Literal["deny"]
-    reason: Literal["centre_unreachable"]
+    decision: Literal["unlock", "retry", "deny"]
+    reason: OfflineReason
+    decided_offline: StrictBool = False
+    person: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    distance: Annotated[float, Field(ge=0.0, le=2.0, allow_inf_nan=False)] | None = None
+    threshold: Annotated[float, Field(ge=0.0, le=2.0, allow_inf_nan=False)] | None = None
+    policy_version: StrictInt | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OfflineDecision:
+        """Refuse a decision the door could not have taken offline."""
+        if not self.decided_offline:
+            told = (self.decision, self.reason, self.person)
+            if told != ("deny", "centre_unreachable", None):
+                raise ValueError("a queued event not decided offline reports the door's deny")
+            return self
+        if self.reason == "centre_unreachable":
+            raise ValueError("a door that decided offline says why, not centre_unreachable")
+        if (self.decision == "unlock") != (self.reason == "granted"):
+            raise ValueError(f"decision {self.decision} does not go with reason {self.reason}")
+        if self.decision == "unlock" and self.person is None:
+            raise ValueError("an offline unlock names the person it let in")
+        return self
 
 
 class TemplateIn(BaseModel):

@@ -22,14 +22,14 @@ import numpy as np
 from facegate import api
 from facegate.access import DoorPolicy
 from facegate.access_event import AccessEvent, now_iso, to_utc
-from facegate.decide.policy import Match
+from facegate.decide.policy import Match, camera_live
 from facegate.service.checks import _rate_limited, _subjects
 from facegate.service.door_binding import require_door
 from facegate.service.errors import ApiError
 from facegate.service.keys import ApiKey
 from facegate.service.rate_limit import RateLimited
 from facegate.service.resources import Resources
-from facegate.service.template_schemas import TemplateDecision, TemplateIn
+from facegate.service.template_schemas import OfflineDecision, TemplateDecision, TemplateIn
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def _rule(resources: Resources, body: TemplateIn, vector: np.ndarray) -> AccessE
     threshold = policy.threshold(gallery.count(embedder.name), embedder.name, embedder.model_path)
     found = api.identify_in(gallery, embedder.name, vector, threshold, settings.decide.identify_k)
     match = Match(found.person, found.distance, threshold)
-    verdict = policy.decide(match, body.live, ask=body.ask)
+    verdict = policy.decide(match, camera_live(body.live, policy.rules), ask=body.ask)
     return _event(
         body,
         verdict.decision,
@@ -148,6 +148,76 @@ def _store(resources: Resources, event: AccessEvent, key: str) -> tuple[AccessEv
     return stored, new
 
 
+def _door_did(resources: Resources, earlier: AccessEvent, body: TemplateIn) -> AccessEvent:
+    """Return the logged event, noting what the door did when its answer was lost on the way.
+
+    The centre decided and logged, the door never heard (a timeout) and acted on its own
+    offline decision: the log keeps the centre's decision and records the door's action.
+    """
+    offline = body.offline
+    if offline is None or (earlier.decision, earlier.reason) == (offline.decision, offline.reason):
+        return earlier
+    action = f"{offline.decision}:{offline.reason}"
+    noted = resources.events().record_door_action(body.event_key, body.door, action)
+    log.warning(
+        "door %s did %s for event %s, which the centre had decided %s (answer lost)",
+        body.door,
+        action,
+        body.event_key,
+        earlier.decision,
+    )
+    return noted or earlier
+
+
+def _claim_problem(resources: Resources, body: TemplateIn, model: str, person: str) -> str | None:
+    """Return why an offline decision's named person does not fit its template (None: fits).
+
+    The person must be enrolled and the template within decide.threshold (the cap of every
+    door's threshold) of one of their vectors, so a key holder cannot log made-up entries of
+    someone whose face they do not have.
+    """
+    own = resources.gallery().embeddings(model, person)
+    if not len(own):
+        return f"the offline decision names {person!r}, who has no {model} vectors here"
+    vector = np.asarray(body.vector, dtype=np.float32)
+    nearest = float(np.linalg.norm(own.vectors - vector[None, :], axis=1).min())
+    if nearest > resources.settings.decide.threshold:
+        return f"the template is not {person!r}'s face (distance {nearest:.3f})"
+    return None
+
+
+def _queued(
+    resources: Resources, key: ApiKey, body: TemplateIn, offline: OfflineDecision
+) -> tuple[AccessEvent, bool]:
+    """Log a queued event the door already acted on; count an offline failure as an attempt."""
+    moment = _door_time(body, resources)
+    subjects = _subjects(key, body.door)
+    if offline.decided_offline:
+        embedder = api.get_pipeline(resources.settings.vision).embedder
+        tolerance = resources.settings.edge.unit_tolerance
+        problem = template_problem(body, embedder.name, embedder.dim, tolerance)
+        if problem is None and offline.person is not None:
+            problem = _claim_problem(resources, body, embedder.name, offline.person)
+        if problem is not None:
+            resources.limiter.record(subjects, time.time())
+            raise ApiError(422, "bad_template", problem)
+    event = _event(
+        body,
+        offline.decision,
+        offline.reason,
+        time=moment,
+        person=offline.person,
+        distance=offline.distance,
+        threshold=offline.threshold or 0.0,
+        policy_version=offline.policy_version,
+        decided_offline=offline.decided_offline,
+    )
+    stored, new = _store(resources, event, body.event_key)
+    if new and offline.decided_offline and offline.decision != "unlock":
+        resources.limiter.record(subjects, to_utc(moment).timestamp())
+    return stored, new
+
+
 def decide_template(resources: Resources, key: ApiKey, body: TemplateIn) -> TemplateDecision:
     """Decide (or, for a queued event, record) one door template; a replay answers the first."""
     started = time.perf_counter()
@@ -155,11 +225,9 @@ def decide_template(resources: Resources, key: ApiKey, body: TemplateIn) -> Temp
     detail = key.grants("read")
     earlier = resources.events().logged(body.event_key, body.door)
     if earlier is not None:
-        return _answer(earlier, body.event_key, True, detail)
+        return _answer(_door_did(resources, earlier, body), body.event_key, True, detail)
     if body.offline is not None:
-        moment = _door_time(body, resources)
-        event = _event(body, body.offline.decision, body.offline.reason, time=moment)
-        stored, new = _store(resources, event, body.event_key)
+        stored, new = _queued(resources, key, body, body.offline)
         return _answer(stored, body.event_key, not new, detail)
     subjects = _subjects(key, body.door)
     settings = resources.settings

@@ -10,10 +10,11 @@ import numpy as np
 
 from facegate.access import DoorPolicy
 from facegate.access_event import AccessEvent, now_iso
-from facegate.decide.match import fuse_embeddings, identify_frames
+from facegate.api import identify_frames_in
+from facegate.decide.match import fuse_embeddings
 from facegate.decide.policy import Match
 from facegate.gallery.access import AccessStore
-from facegate.gallery.types import EmbeddingSet, Gallery
+from facegate.gallery.types import Gallery
 from facegate.settings import Settings
 from facegate.stream.gates import build_gate
 from facegate.stream.liveness import LivenessTrack
@@ -92,8 +93,6 @@ class AccessLoop:
         self._tracks: dict[int, _TrackState] = {}
         self.access = access
         self.remote = remote  # set: the centre rules on each track's template (run --server)
-        self._enrolled = EmbeddingSet.empty()
-        self._loaded_at = -float("inf")
         self._door: DoorPolicy | None = None
         self._door_at = -float("inf")
         self._asked: tuple[str, float] | None = None  # the motion asked for, and until when
@@ -103,15 +102,6 @@ class AccessLoop:
     def open_tracks(self) -> int:
         """Return how many tracks are followed and not yet decided."""
         return len(self._tracks)
-
-    def _embeddings(self) -> EmbeddingSet:
-        """Return the gallery's vectors, reloaded every gallery_refresh_seconds."""
-        if self.gallery is None:
-            raise ValueError("a loop without a gallery needs a remote ruler")
-        if time.monotonic() - self._loaded_at > self.settings.loop.gallery_refresh_seconds:
-            self._enrolled = self.gallery.embeddings(self.pipeline.embedder.name)
-            self._loaded_at = time.monotonic()
-        return self._enrolled
 
     def _policy(self) -> DoorPolicy:
         """Return this door's policy, re-read from the access store with the gallery's refresh."""
@@ -249,6 +239,7 @@ class AccessLoop:
             reason=verdict.reason,
             policy_version=verdict.policy_version,
             prompt=prompt,
+            decided_offline=verdict.decided_offline,
         )
         if self.on_chip is not None:
             self.on_chip(top.chip)
@@ -256,14 +247,17 @@ class AccessLoop:
         return event
 
     def _rule_here(self, vectors: np.ndarray, live: bool | None, ask: bool) -> Ruling:
-        """Return the ruling of this door's own gallery and policy on a track's frames."""
-        enrolled = self._embeddings()
+        """Return the ruling of this door's gallery (its search() + count()) and policy."""
+        if self.gallery is None:
+            raise ValueError("a loop without a gallery needs a remote ruler")
         embedder = self.pipeline.embedder
         policy = self._policy()
-        threshold = policy.threshold(len(enrolled), embedder.name, embedder.model_path)
-        fused = identify_frames(
+        count = self.gallery.count(embedder.name)
+        threshold = policy.threshold(count, embedder.name, embedder.model_path)
+        fused = identify_frames_in(
+            self.gallery,
+            embedder.name,
             vectors,
-            enrolled,
             threshold,
             self.settings.decide.identify_k,
             self.settings.select.fusion,

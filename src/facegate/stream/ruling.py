@@ -23,6 +23,7 @@ class Ruling:
     threshold: float
     policy_version: int | None
     attempt: int | None = None
+    decided_offline: bool = False  # an edge door's own ruling from its copy (centre away)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,71 @@
+"""An edge door's own decision while the centre is unreachable, from its copy of the door.
+
+The same `decide/policy.py: decide_access` the centre applies, on the same inputs as far as
+the door has them: the template identified against the copy's vectors at the copy's threshold
+(the centre's, for the FULL gallery), the person's groups and validity dates re-checked at the
+moment of the decision in the site's time zone, liveness required as online (`camera_live`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from facegate.decide.match import identify_embedding
+from facegate.decide.policy import Match, camera_live, decide_access
+from facegate.decide.rules import DoorRules, PersonAccess
+from facegate.door_copy import DoorCopy
+from facegate.gallery.types import EmbeddingSet
+from facegate.stream.ruling import Ruling, TrackEvidence
+
+
+@dataclass(frozen=True)
+class CopyDecider:
+    """One door copy made ready to decide on: its rules, vectors and access records."""
+
+    copy: DoorCopy
+    rules: DoorRules
+    enrolled: EmbeddingSet
+    accesses: dict[str, PersonAccess]
+    zone: ZoneInfo
+
+    @classmethod
+    def of(cls, copy: DoorCopy) -> CopyDecider:
+        """Return the decider of a (checked) copy."""
+        return cls(
+            copy, copy.door_rules(), copy.embeddings(), copy.accesses(), ZoneInfo(copy.timezone)
+        )
+
+    def rule(
+        self, template: np.ndarray, evidence: TrackEvidence, when: datetime | None = None
+    ) -> Ruling:
+        """Return the door's own ruling on a track's fused template at `when` (default now)."""
+        copy = self.copy
+        found = identify_embedding(
+            np.asarray(template, dtype=np.float32), self.enrolled, copy.threshold, copy.identify_k
+        )
+        access = self.accesses.get(found.person) if found.person is not None else None
+        local = (when or datetime.now(UTC)).astimezone(self.zone)
+        verdict = decide_access(
+            Match(found.person, found.distance, copy.threshold),
+            self.rules,
+            access,
+            local,
+            camera_live(evidence.live, self.rules),
+            copy.retry_margin,
+            ask=evidence.ask,
+        )
+        distance = float(found.distance) if math.isfinite(found.distance) else None
+        return Ruling(
+            verdict.decision,
+            verdict.reason,
+            verdict.person,
+            distance,
+            copy.threshold,
+            self.rules.version,
+            decided_offline=True,
+        )
