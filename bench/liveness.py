@@ -8,7 +8,7 @@ default, downscaled to loop.detect_max_side, every loop.detect_every-th frame) a
 track's LivenessTrack is judged when the loop would decide it: once select.min_candidates frames
 were seen (or the select window ended), later while liveness says it is pending (no sign of life
 yet, up to liveness.max_wait_seconds). An attack video counts as accepted when any of its tracks
-is live.
+is live; in front of walking people (the posters) only the tracks on the artifact's face count.
 
 Challenge (liveness.challenge_always): every attack video is judged again as the answer to a
 prompt for each side (turn left, turn right): a recording answers a random side by chance only;
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from attacks import CACHE, ensure_videos
+from attacks import CACHE, ensure_videos, face_boxes
 from rich.console import Console
 from rich.table import Table
 
@@ -65,6 +65,28 @@ class Outcome:
     decided_after_s: float
     ready_after_s: float
     observe_ms: list[float] = field(default_factory=list)
+    boxes: list[tuple[float, FaceBox]] = field(default_factory=list)  # (timestamp, box) seen
+
+
+def _iou(a: FaceBox, b: list[int]) -> float:
+    """Return the intersection over union of a face box and an (l, t, r, b) box."""
+    w = min(a.right, b[2]) - max(a.left, b[0])
+    h = min(a.bottom, b[3]) - max(a.top, b[1])
+    inter = max(0, w) * max(0, h)
+    union = a.width * a.height + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def on_artifact(outcomes: list[Outcome], truth: list[list[int]] | None, fps: float) -> list:
+    """Return the outcomes of tracks on the artifact's face (IoU >= 0.3 in a frame); all of them
+    where truth is None (a still background: every face there is a picture)."""
+    if truth is None:
+        return outcomes
+    return [
+        o
+        for o in outcomes
+        if any(_iou(box, truth[min(round(t * fps), len(truth) - 1)]) >= 0.3 for t, box in o.boxes)
+    ]
 
 
 def video_frames(path: Path, start_s: float = 0.0, seconds: float | None = None) -> Iterator:
@@ -126,6 +148,7 @@ def judge(
     times: dict[int, list[float]] = {}
     done: dict[int, Outcome] = {}
     ready: dict[int, float] = {}
+    placed: dict[int, list[tuple[float, FaceBox]]] = {}
     for timestamp, image, boxes in _boxes_cached(cache, settings, frames):
         for tracked in tracker.update(boxes, timestamp):
             tid = tracked.track_id
@@ -136,6 +159,7 @@ def judge(
             track.observe(image, tracked.box, np.zeros((5, 2), np.float32), timestamp)
             times.setdefault(tid, []).append((time.perf_counter() - start) * 1000)
             seen.setdefault(tid, []).append(timestamp)
+            placed.setdefault(tid, []).append((timestamp, tracked.box))
             first = seen[tid][0]
             full = len(seen[tid]) >= settings.select.min_candidates
             if full or timestamp - first >= settings.select.window_seconds:
@@ -143,12 +167,13 @@ def judge(
             enough = tid in ready and len(seen[tid]) >= settings.liveness.min_frames
             if enough and not track.pending(timestamp):
                 done[tid] = Outcome(
-                    source, tid, track.verdict(), timestamp - first, ready[tid], times[tid]
-                )
+                    source, tid, track.verdict(), timestamp - first, ready[tid], times[tid],
+                    placed[tid],
+                )  # fmt: skip
     for tid, track in tracks.items():  # the source ended: open tracks are decided now
         if tid not in done and len(seen[tid]) >= settings.select.min_frames:
             span = seen[tid][-1] - seen[tid][0]
-            done[tid] = Outcome(source, tid, track.verdict(), span, span, times[tid])
+            done[tid] = Outcome(source, tid, track.verdict(), span, span, times[tid], placed[tid])
     return list(done.values())
 
 
@@ -232,6 +257,7 @@ def challenge_attacks(attacks: list[dict], settings: Settings) -> dict[str, dict
         entry = per_kind.setdefault(a["spec"].kind, {"answers": 0, "accepted": 0, "videos": []})
         for side in TURNS:
             outcomes = judge(a["spec"].name, video_frames(a["path"]), settings, a["boxes"], side)
+            outcomes = on_artifact(outcomes, a["truth"], a["spec"].fps)
             passed = any(o.result.live for o in outcomes)
             entry["answers"] += 1
             entry["accepted"] += int(passed)
@@ -262,6 +288,8 @@ def main() -> None:
     for spec, path in ensure_videos(args.cache, args.per_kind, args.seed):
         frames = video_frames(path)
         outcomes = judge(spec.name, frames, settings, path.with_suffix(".boxes.json"))
+        truth = face_boxes(args.cache, path)
+        outcomes = on_artifact(outcomes, truth, spec.fps)
         accepted = any(o.result.live for o in outcomes)
         attacks.append(
             {
@@ -270,6 +298,7 @@ def main() -> None:
                 "accepted": accepted,
                 "path": path,
                 "boxes": path.with_suffix(".boxes.json"),
+                "truth": truth,
             }
         )
         console.print(

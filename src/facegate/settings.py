@@ -471,6 +471,17 @@ class LivenessSettings(_Section):
     prompt_turn_right: str = Field(
         "Please turn your head to your right", description="Shown when the challenge asks right."
     )
+    frozen_max_px: float = Field(
+        0.15,
+        ge=0.0,
+        description="Frozen: a face whose own points (optical flow, ring_face_px-scaled px) moved "
+        "less than this between frames flow_gap_seconds apart (its flow_rank-th largest pair) "
+        "never moved: a poster or a print held on a stand. Its landmark signs (blink, mouth, "
+        "parallax) are the landmark fit's jitter, not life; it is not live at any level (0 = off).",
+    )
+    frozen_min_pairs: int = Field(
+        3, ge=1, description="Frozen: frame pairs with a face motion measured before it counts."
+    )
 
 
 class SourceSettings(_Section):
