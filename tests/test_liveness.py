@@ -12,7 +12,7 @@ import pytest
 from facegate.settings import LivenessSettings
 from facegate.stream.attacks import AttackSpec, render_attack
 from facegate.stream.head_model import head_depth
-from facegate.stream.liveness import TURN_HEAD, LivenessTrack, _ring_params
+from facegate.stream.liveness import TURN_HEAD, TURNS, LivenessTrack, _ring_params
 from facegate.stream.scene import (
     DEFAULT_HEIGHT,
     DEFAULT_WIDTH,
@@ -200,8 +200,9 @@ def test_still_print_is_asked_to_turn() -> None:
 
 
 def test_levels() -> None:
-    """The walker (flow off the plane and parallax: two signs) passes every level; a cut-out
-    print held with a trembling hand moves as one plane and is refused at every level."""
+    """The walker (flow off the plane and parallax: two signs) passes low and standard, and at
+    high is first asked to turn to a side (the challenge); a cut-out print held with a
+    trembling hand moves as one plane and is refused at every level."""
     walker, cutout = _walk_track(), _attack_track("cutout", "still")
     for source, live in ((walker, True), (cutout, False)):
         for level in ("low", "standard", "high"):
@@ -211,6 +212,10 @@ def test_levels() -> None:
             copy.face_residuals = source.face_residuals
             copy.telling, copy.followed = source.telling, source.followed
             verdict = copy.verdict()
+            if level == "high":
+                assert not verdict.live and verdict.reason == "challenge", verdict.cues
+                assert verdict.needs in TURNS and verdict.needs == copy.challenge
+                continue
             assert verdict.live == live, (level, verdict.cues)
             assert live or verdict.reason == "planar"
     still = LivenessTrack(SETTINGS.model_copy(update={"level": "low"}))
@@ -274,6 +279,9 @@ def test_a_poster_is_frozen_at_every_level() -> None:
         copy.eyes, copy.mouths, copy.face_motions = poster.eyes, poster.mouths, poster.face_motions
         copy.eyes = [*copy.eyes, 0.0]  # even a deep "blink" of the landmark fit does not count
         verdict = copy.verdict()
+        if level == "high":  # the challenge asks every matched track a side first
+            assert not verdict.live and verdict.reason == "challenge", verdict.cues
+            continue
         assert not verdict.live and verdict.reason == "frozen", (level, verdict.cues)
         assert verdict.needs == TURN_HEAD
     walker = _walk_track()

@@ -280,8 +280,10 @@ class LivenessSettings(_Section):
     level: Literal["low", "standard", "high"] = Field(
         "standard",
         description="Evidence required: low = live unless a replay cue fires or the face moved "
-        "as one plane; standard = also one "
-        "sign of life (face flow off a plane, parallax, blink or mouth motion); high = two signs; "
+        "as one plane or never moved; standard = also one "
+        "sign of life (face flow off a plane, parallax, blink or mouth motion); high = the turn "
+        "challenge on every matched track (as challenge_always; a door whose security level is "
+        "high gets it too), since a replayed video shows signs of life; "
         "after a prompt, at any level, the head turn (face flow and parallax) it asked for.",
     )
     min_frames: int = Field(5, ge=2, description="Frames a track needs before any verdict.")

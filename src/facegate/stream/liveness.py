@@ -5,7 +5,8 @@ landmarks moving as one plane (a photo) or with parallax (a head), blinks and mo
 rigid rectangle (bezel, mat, print edge) around the face; a face that never moves (a poster) is
 frozen, and its landmark jitter is no sign of life. The settings' level sets how much
 evidence a track needs; when it has none, the verdict asks for a head turn, which the next
-attempt must show. With liveness.challenge_always every matched track is first asked to turn to a
+attempt must show. With liveness.challenge_always or at level high (a door's security level
+high sets it there) every matched track is first asked to turn to a
 side drawn at random (a recording cannot know it); only a turn to that side then counts.
 """
 
@@ -36,6 +37,16 @@ TURNS = (TURN_LEFT, TURN_RIGHT)
 def pick_turn() -> str:
     """Return a side to ask for, drawn from the system's secure random source."""
     return secrets.choice(TURNS)
+
+
+def door_liveness(s: LivenessSettings, door_level: str | None) -> LivenessSettings:
+    """Return the liveness settings at a door: level high where its security level is high."""
+    return s.model_copy(update={"level": "high"}) if door_level == "high" else s
+
+
+def challenges(s: LivenessSettings) -> bool:
+    """Return whether every matched track is first asked to turn to a random side."""
+    return s.challenge_always or s.level == "high"
 
 
 def turn_prompt(needs: str, s: LivenessSettings) -> str:
@@ -147,7 +158,7 @@ class LivenessTrack:
         if timestamp - self.first_time < s.min_seconds:
             return True
         verdict = self.verdict()
-        # A first attempt under challenge_always asks at once: waiting would show nothing new.
+        # A first attempt under the challenge asks at once: waiting would show nothing new.
         return not verdict.live and verdict.needs is not None and verdict.reason != "challenge"
 
     def verdict(self) -> LivenessResult:
@@ -192,10 +203,10 @@ class LivenessTrack:
             signs = sum(v >= 1.0 for v in strengths.values())
             strength = max(strengths.values())
         replay = frames >= s.min_frames and (framed or follow >= s.ring_follow_max)
-        needed = {"low": 0, "standard": 1, "high": 2}[s.level]
+        needed = 0 if s.level == "low" else 1  # high: the challenge's turn (below)
         if self.asked is not None:  # after a prompt, at any level, the asked motion only
             needed = 1
-        challenge = s.challenge_always and self.asked is None
+        challenge = challenges(s) and self.asked is None
         live = (
             frames >= s.min_frames and not replay and not planar and not frozen and signs >= needed
         ) and not challenge
@@ -231,7 +242,7 @@ class LivenessTrack:
             cues["turn"] = round(self.turned(self.asked), 3)
         needs = None
         if reason in ("no_sign_of_life", "planar", "frozen", "turn_not_seen", "challenge"):
-            directed = s.challenge_always or self.asked in TURNS
+            directed = challenges(s) or self.asked in TURNS
             needs = self.challenge if directed else TURN_HEAD
         return LivenessResult(
             live=live,
