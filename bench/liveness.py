@@ -14,7 +14,8 @@ Challenge (liveness.challenge_always): every attack video is judged again as the
 prompt for each side (turn left, turn right): a recording answers a random side by chance only;
 the live answers are generated heads turning to the asked side (stream/turn_scene.py) after a
 0.6 s reaction, and the time from the prompt to their decision is what the challenge adds.
-Prints tables and writes JSON to bench/results/liveness.json.
+Prints tables and writes JSON to bench/results/liveness.json (liveness_seed<N>.json for another
+attack set seed: new videos, none of which set any limit).
 
     python bench/liveness.py [--per-kind 5] [--level standard] [--attempt-seconds 2]
         [--stride-seconds 1] [--seeds 4] [--cache DIR]
@@ -278,6 +279,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=CACHE, help="attack videos, cached boxes")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
+    load_start = list(os.getloadavg())
     settings = load_settings()
     if args.level:
         liveness = settings.liveness.model_copy(update={"level": args.level})
@@ -436,6 +438,8 @@ def main() -> None:
             }
             for r in answers
         ],
+        "attack_seed": args.seed,
+        "load_average_start": load_start,
         "load_average": list(os.getloadavg()),
         "attacks": [
             {
@@ -445,6 +449,7 @@ def main() -> None:
                 "motion": a["spec"].motion,
                 "background": a["spec"].background,
                 "size": [a["spec"].width, a["spec"].height],
+                "small": a["spec"].small,
                 "accepted": a["accepted"],
                 "tracks": [
                     {"live": o.result.live, "reason": o.result.reason, **o.result.cues}
@@ -467,8 +472,9 @@ def main() -> None:
         "platform": platform.platform(),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "liveness.json").write_text(json.dumps(result, indent=2))
-    console.print(f"wrote {args.out / 'liveness.json'}")
+    name = "liveness.json" if args.seed == 0 else f"liveness_seed{args.seed}.json"
+    (args.out / name).write_text(json.dumps(result, indent=2))
+    console.print(f"wrote {args.out / name}")
 
 
 if __name__ == "__main__":
