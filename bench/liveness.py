@@ -8,13 +8,14 @@ default, downscaled to loop.detect_max_side, every loop.detect_every-th frame) a
 track's LivenessTrack is judged when the loop would decide it: once select.min_candidates frames
 were seen (or the select window ended), later while liveness says it is pending (no sign of life
 yet, up to liveness.max_wait_seconds). An attack video counts as accepted when any of its tracks
-is live.
+is live; in front of walking people (the posters) only the tracks on the artifact's face count.
 
 Challenge (liveness.challenge_always): every attack video is judged again as the answer to a
 prompt for each side (turn left, turn right): a recording answers a random side by chance only;
 the live answers are generated heads turning to the asked side (stream/turn_scene.py) after a
 0.6 s reaction, and the time from the prompt to their decision is what the challenge adds.
-Prints tables and writes JSON to bench/results/liveness.json.
+Prints tables and writes JSON to bench/results/liveness.json (liveness_seed<N>.json for another
+attack set seed: new videos, none of which set any limit).
 
     python bench/liveness.py [--per-kind 5] [--level standard] [--attempt-seconds 2]
         [--stride-seconds 1] [--seeds 4] [--cache DIR]
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from attacks import CACHE, ensure_videos
+from attacks import CACHE, ensure_videos, face_boxes
 from rich.console import Console
 from rich.table import Table
 
@@ -65,6 +66,28 @@ class Outcome:
     decided_after_s: float
     ready_after_s: float
     observe_ms: list[float] = field(default_factory=list)
+    boxes: list[tuple[float, FaceBox]] = field(default_factory=list)  # (timestamp, box) seen
+
+
+def _iou(a: FaceBox, b: list[int]) -> float:
+    """Return the intersection over union of a face box and an (l, t, r, b) box."""
+    w = min(a.right, b[2]) - max(a.left, b[0])
+    h = min(a.bottom, b[3]) - max(a.top, b[1])
+    inter = max(0, w) * max(0, h)
+    union = a.width * a.height + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def on_artifact(outcomes: list[Outcome], truth: list[list[int]] | None, fps: float) -> list:
+    """Return the outcomes of tracks on the artifact's face (IoU >= 0.3 in a frame); all of them
+    where truth is None (a still background: every face there is a picture)."""
+    if truth is None:
+        return outcomes
+    return [
+        o
+        for o in outcomes
+        if any(_iou(box, truth[min(round(t * fps), len(truth) - 1)]) >= 0.3 for t, box in o.boxes)
+    ]
 
 
 def video_frames(path: Path, start_s: float = 0.0, seconds: float | None = None) -> Iterator:
@@ -126,6 +149,7 @@ def judge(
     times: dict[int, list[float]] = {}
     done: dict[int, Outcome] = {}
     ready: dict[int, float] = {}
+    placed: dict[int, list[tuple[float, FaceBox]]] = {}
     for timestamp, image, boxes in _boxes_cached(cache, settings, frames):
         for tracked in tracker.update(boxes, timestamp):
             tid = tracked.track_id
@@ -136,6 +160,7 @@ def judge(
             track.observe(image, tracked.box, np.zeros((5, 2), np.float32), timestamp)
             times.setdefault(tid, []).append((time.perf_counter() - start) * 1000)
             seen.setdefault(tid, []).append(timestamp)
+            placed.setdefault(tid, []).append((timestamp, tracked.box))
             first = seen[tid][0]
             full = len(seen[tid]) >= settings.select.min_candidates
             if full or timestamp - first >= settings.select.window_seconds:
@@ -143,12 +168,13 @@ def judge(
             enough = tid in ready and len(seen[tid]) >= settings.liveness.min_frames
             if enough and not track.pending(timestamp):
                 done[tid] = Outcome(
-                    source, tid, track.verdict(), timestamp - first, ready[tid], times[tid]
-                )
+                    source, tid, track.verdict(), timestamp - first, ready[tid], times[tid],
+                    placed[tid],
+                )  # fmt: skip
     for tid, track in tracks.items():  # the source ended: open tracks are decided now
         if tid not in done and len(seen[tid]) >= settings.select.min_frames:
             span = seen[tid][-1] - seen[tid][0]
-            done[tid] = Outcome(source, tid, track.verdict(), span, span, times[tid])
+            done[tid] = Outcome(source, tid, track.verdict(), span, span, times[tid], placed[tid])
     return list(done.values())
 
 
@@ -232,6 +258,7 @@ def challenge_attacks(attacks: list[dict], settings: Settings) -> dict[str, dict
         entry = per_kind.setdefault(a["spec"].kind, {"answers": 0, "accepted": 0, "videos": []})
         for side in TURNS:
             outcomes = judge(a["spec"].name, video_frames(a["path"]), settings, a["boxes"], side)
+            outcomes = on_artifact(outcomes, a["truth"], a["spec"].fps)
             passed = any(o.result.live for o in outcomes)
             entry["answers"] += 1
             entry["accepted"] += int(passed)
@@ -252,6 +279,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=CACHE, help="attack videos, cached boxes")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
+    load_start = list(os.getloadavg())
     settings = load_settings()
     if args.level:
         liveness = settings.liveness.model_copy(update={"level": args.level})
@@ -262,6 +290,8 @@ def main() -> None:
     for spec, path in ensure_videos(args.cache, args.per_kind, args.seed):
         frames = video_frames(path)
         outcomes = judge(spec.name, frames, settings, path.with_suffix(".boxes.json"))
+        truth = face_boxes(args.cache, path)
+        outcomes = on_artifact(outcomes, truth, spec.fps)
         accepted = any(o.result.live for o in outcomes)
         attacks.append(
             {
@@ -270,6 +300,7 @@ def main() -> None:
                 "accepted": accepted,
                 "path": path,
                 "boxes": path.with_suffix(".boxes.json"),
+                "truth": truth,
             }
         )
         console.print(
@@ -407,6 +438,8 @@ def main() -> None:
             }
             for r in answers
         ],
+        "attack_seed": args.seed,
+        "load_average_start": load_start,
         "load_average": list(os.getloadavg()),
         "attacks": [
             {
@@ -416,6 +449,7 @@ def main() -> None:
                 "motion": a["spec"].motion,
                 "background": a["spec"].background,
                 "size": [a["spec"].width, a["spec"].height],
+                "small": a["spec"].small,
                 "accepted": a["accepted"],
                 "tracks": [
                     {"live": o.result.live, "reason": o.result.reason, **o.result.cues}
@@ -438,8 +472,9 @@ def main() -> None:
         "platform": platform.platform(),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "liveness.json").write_text(json.dumps(result, indent=2))
-    console.print(f"wrote {args.out / 'liveness.json'}")
+    name = "liveness.json" if args.seed == 0 else f"liveness_seed{args.seed}.json"
+    (args.out / name).write_text(json.dumps(result, indent=2))
+    console.print(f"wrote {args.out / name}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import pytest
 from facegate.settings import LivenessSettings
 from facegate.stream.attacks import AttackSpec, render_attack
 from facegate.stream.head_model import head_depth
-from facegate.stream.liveness import TURN_HEAD, LivenessTrack, _ring_params
+from facegate.stream.liveness import TURN_HEAD, TURNS, LivenessTrack, _ring_params
 from facegate.stream.scene import (
     DEFAULT_HEIGHT,
     DEFAULT_WIDTH,
@@ -200,8 +200,9 @@ def test_still_print_is_asked_to_turn() -> None:
 
 
 def test_levels() -> None:
-    """The walker (flow off the plane and parallax: two signs) passes every level; a cut-out
-    print held with a trembling hand moves as one plane and is refused at every level."""
+    """The walker (flow off the plane and parallax: two signs) passes low and standard, and at
+    high is first asked to turn to a side (the challenge); a cut-out print held with a
+    trembling hand moves as one plane and is refused at every level."""
     walker, cutout = _walk_track(), _attack_track("cutout", "still")
     for source, live in ((walker, True), (cutout, False)):
         for level in ("low", "standard", "high"):
@@ -211,6 +212,10 @@ def test_levels() -> None:
             copy.face_residuals = source.face_residuals
             copy.telling, copy.followed = source.telling, source.followed
             verdict = copy.verdict()
+            if level == "high":
+                assert not verdict.live and verdict.reason == "challenge", verdict.cues
+                assert verdict.needs in TURNS and verdict.needs == copy.challenge
+                continue
             assert verdict.live == live, (level, verdict.cues)
             assert live or verdict.reason == "planar"
     still = LivenessTrack(SETTINGS.model_copy(update={"level": "low"}))
@@ -238,3 +243,46 @@ def test_blank_and_tiny_regions() -> None:
     assert (
         ring_motion(gray, gray, FaceBox(60, 40, 100, 80, 1.0, "t"), _ring_params(SETTINGS)) is None
     )
+
+
+def test_a_still_photo_moves_only_by_its_tracking_noise() -> None:
+    """Face motion on known motion: a textured photo that stays put under fresh camera noise
+    and JPEG each frame moves less than frozen_max_px; shifted by one pixel it moves more."""
+    rng = np.random.default_rng(5)
+    scene = _textured(400, 600, 4)
+    box = FaceBox(260, 150, 340, 250, 1.0, "gt")
+
+    def camera(image: np.ndarray) -> np.ndarray:
+        noisy = np.clip(image + rng.normal(0.0, 3.0, image.shape), 0, 255).astype(np.uint8)
+        ok, jpeg = cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 70])
+        assert ok
+        return cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE)
+
+    params = _ring_params(SETTINGS)
+    for _ in range(3):
+        still = ring_motion(camera(scene), camera(scene), box, params)
+        assert still is not None and still.face_motion < SETTINGS.frozen_max_px
+    shifted = cv2.warpAffine(scene, np.float32([[1, 0, 1], [0, 1, 0]]), (600, 400))
+    moved = ring_motion(camera(scene), camera(shifted), box, params)
+    assert moved is not None and moved.face_motion > 2 * SETTINGS.frozen_max_px
+
+
+def test_a_poster_is_frozen_at_every_level() -> None:
+    """A poster fixed on a wall never moves: whatever its landmarks jitter, it is not live at
+    any level, and a still face is asked for a head turn."""
+    poster = _attack_track("poster_wall", "fixed")
+    assert 0.0 <= poster.moved() < SETTINGS.frozen_max_px
+    for level in ("low", "standard", "high"):
+        copy = LivenessTrack(SETTINGS.model_copy(update={"level": level}))
+        copy.rectangles = [None] * len(poster.rectangles)  # the frozen cue alone
+        copy.residuals = poster.residuals
+        copy.eyes, copy.mouths, copy.face_motions = poster.eyes, poster.mouths, poster.face_motions
+        copy.eyes = [*copy.eyes, 0.0]  # even a deep "blink" of the landmark fit does not count
+        verdict = copy.verdict()
+        if level == "high":  # the challenge asks every matched track a side first
+            assert not verdict.live and verdict.reason == "challenge", verdict.cues
+            continue
+        assert not verdict.live and verdict.reason == "frozen", (level, verdict.cues)
+        assert verdict.needs == TURN_HEAD
+    walker = _walk_track()
+    assert walker.moved() > 2 * SETTINGS.frozen_max_px and walker.verdict().live

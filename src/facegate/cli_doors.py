@@ -50,7 +50,8 @@ LevelOpt = Annotated[
     typer.Option(
         "--level",
         help="Security level low|standard|high: its target false-accept rate "
-        "(settings doors.*_far).",
+        "(settings doors.*_far); high also asks every matched face at the door's camera to turn "
+        "its head to a random side (liveness level high).",
     ),
 ]
 FpirOpt = Annotated[

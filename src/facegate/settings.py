@@ -280,8 +280,10 @@ class LivenessSettings(_Section):
     level: Literal["low", "standard", "high"] = Field(
         "standard",
         description="Evidence required: low = live unless a replay cue fires or the face moved "
-        "as one plane; standard = also one "
-        "sign of life (face flow off a plane, parallax, blink or mouth motion); high = two signs; "
+        "as one plane or never moved; standard = also one "
+        "sign of life (face flow off a plane, parallax, blink or mouth motion); high = the turn "
+        "challenge on every matched track (as challenge_always; a door whose security level is "
+        "high gets it too), since a replayed video shows signs of life; "
         "after a prompt, at any level, the head turn (face flow and parallax) it asked for.",
     )
     min_frames: int = Field(5, ge=2, description="Frames a track needs before any verdict.")
@@ -470,6 +472,17 @@ class LivenessSettings(_Section):
     )
     prompt_turn_right: str = Field(
         "Please turn your head to your right", description="Shown when the challenge asks right."
+    )
+    frozen_max_px: float = Field(
+        0.15,
+        ge=0.0,
+        description="Frozen: a face whose own points (optical flow, ring_face_px-scaled px) moved "
+        "less than this between frames flow_gap_seconds apart (its flow_rank-th largest pair) "
+        "never moved: a poster or a print held on a stand. Its landmark signs (blink, mouth, "
+        "parallax) are the landmark fit's jitter, not life; it is not live at any level (0 = off).",
+    )
+    frozen_min_pairs: int = Field(
+        3, ge=1, description="Frozen: frame pairs with a face motion measured before it counts."
     )
 
 

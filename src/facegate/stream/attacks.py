@@ -4,7 +4,9 @@ Seeded and reproducible. An attack is an artifact (a photo as a print, with or w
 cut out, bent, on a phone or tablet with a bezel, or a video clip played on a screen) moved by a
 hand (held still with tremor, moved slowly, swayed, brought toward the camera) in front of a flat,
 textured or real background (a frame of crowd_walking.mp4), at 640x480, 720p or 1080p, then
-degraded like a camera would: sensor noise, blur, JPEG compression.
+degraded like a camera would: sensor noise, blur, JPEG compression. Posters are fixed (on a wall)
+or held steady (on a stand, a tremor far below a hand's), small (a face 62-95 px wide, across the
+room) or large, in front of people walking (crowd_walking.mp4 playing behind them).
 """
 
 from __future__ import annotations
@@ -30,9 +32,14 @@ KINDS: dict[str, bool] = {
     "cutout": True,
     "frame_filling": True,
     "video_replay": True,
+    "poster_wall": False,
+    "poster_held": True,
 }
 MOTIONS = ("still", "slow", "sway", "approach")
 BACKGROUNDS = ("flat", "textured", "real")
+POSTER_MOTIONS = {"poster_wall": "fixed", "poster_held": "steady"}  # tremor x0 and x0.1
+CROWD_FPS = 25.0  # crowd_walking.mp4's frame rate
+MATTED = ("print_mat", "print_tilted", "print_bent", *POSTER_MOTIONS)  # a white mat 70 % of times
 SIZES = ((640, 480), (1280, 720), (1920, 1080))
 DEMO_PEOPLE = ("Eileen Collins", "Grace Hopper")
 
@@ -54,6 +61,7 @@ class AttackSpec:
     noise: float
     blur: float
     jpeg: int
+    small: bool = False  # the artifact's face is 62-95 px wide in the frame (a poster far away)
 
     @property
     def held_out(self) -> bool:
@@ -116,13 +124,19 @@ def attack_specs(data: Path, per_kind: int = 5, seed: int = 0) -> list[AttackSpe
             continue
         for index in range(per_kind):
             width, height = SIZES[(index + len(specs)) % len(SIZES)]
+            background = backgrounds[int(rng.integers(len(backgrounds)))]
+            motion = MOTIONS[index % len(MOTIONS)]
+            if kind in POSTER_MOTIONS:
+                motion = POSTER_MOTIONS[kind]
+                if "real" in backgrounds and (kind == "poster_wall" or index % 3 != 2):
+                    background = "crowd"  # people walking past (the video, not one frame)
             specs.append(
                 AttackSpec(
                     name=f"{kind}-{index}",
                     kind=kind,
                     person="talker" if kind == "video_replay" else people[len(specs) % len(people)],
-                    motion=MOTIONS[index % len(MOTIONS)],
-                    background=backgrounds[int(rng.integers(len(backgrounds)))],
+                    motion=motion,
+                    background=background,
                     width=width,
                     height=height,
                     seconds=2.5,
@@ -131,6 +145,7 @@ def attack_specs(data: Path, per_kind: int = 5, seed: int = 0) -> list[AttackSpe
                     noise=float(rng.uniform(1.0, 4.0)),
                     blur=float(rng.uniform(0.0, 1.2)),
                     jpeg=int(rng.integers(55, 92)),
+                    small=kind in POSTER_MOTIONS and index % 2 == int(KINDS[kind]),
                 )
             )
     return specs
@@ -144,14 +159,28 @@ def _background(spec: AttackSpec, data: Path, rng: np.random.Generator) -> np.nd
         return np.broadcast_to(colour, (h, w, 3)).copy()
     if spec.background == "textured":
         return draw_background(w, h, rng)
+    return next(_crowd_frames(spec, data, int(rng.integers(0, 90)), 1)).astype(np.float32)
+
+
+def _crowd_frames(spec: AttackSpec, data: Path, start: int, count: int) -> Iterator[np.ndarray]:
+    """Yield count frames (RGB uint8, the spec's size) of crowd_walking.mp4 from frame start,
+    sampled at the spec's frame rate (the video played behind the artifact)."""
     capture = cv2.VideoCapture(str(data / "video" / "crowd_walking.mp4"))
-    capture.set(cv2.CAP_PROP_POS_FRAMES, int(rng.integers(0, 90)))
-    ok, bgr = capture.read()
-    capture.release()
-    if not ok:
-        raise OSError("cannot read a frame of crowd_walking.mp4")
-    rgb = cv2.cvtColor(cv2.resize(bgr, (w, h), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
-    return rgb.astype(np.float32)
+    capture.set(cv2.CAP_PROP_POS_FRAMES, start)
+    index, bgr = start - 1, None
+    try:
+        for step in range(count):
+            wanted = start + round(step * CROWD_FPS / spec.fps)
+            while index < wanted:
+                ok, bgr = capture.read()
+                if not ok:
+                    raise OSError("cannot read a frame of crowd_walking.mp4")
+                index += 1
+            assert bgr is not None
+            resized = cv2.resize(bgr, (spec.width, spec.height), interpolation=cv2.INTER_AREA)
+            yield cv2.cvtColor(resized, cv2.COLOR_BGR2RGB)
+    finally:
+        capture.release()
 
 
 def _frame_artifact(
@@ -173,7 +202,7 @@ def _frame_artifact(
     if kind == "phone_bezel":
         pad = round(w * rng.uniform(0.04, 0.12))
         colour: tuple[float, ...] = (15.0, 15.0, 18.0)
-    elif kind in ("print_mat", "print_tilted", "print_bent") and rng.uniform() < 0.7:
+    elif kind in MATTED and rng.uniform() < 0.7:
         pad = round(w * rng.uniform(0.08, 0.25))
         colour = (238.0, 236.0, 230.0)
     if pad:
@@ -203,12 +232,18 @@ def _bend(image: np.ndarray, alpha: np.ndarray, depth: float) -> tuple[np.ndarra
 
 
 def _placement(
-    spec: AttackSpec, t: float, px_scale: float, art: tuple[int, int], rng_jitter: np.ndarray
+    spec: AttackSpec,
+    t: float,
+    px_scale: float,
+    art: tuple[int, int],
+    rng_jitter: np.ndarray,
+    anchor: tuple[float, float] = (0.5, 0.45),
 ) -> np.ndarray:
-    """Return the 3x3 homography taking the artifact into the frame at time t in [0, 1]."""
+    """Return the 3x3 homography taking the artifact into the frame at time t in [0, 1]
+    (anchor: where its centre rests, as shares of the frame's width and height)."""
     w, h = spec.width, spec.height
     aw, ah = art
-    scale, cx, cy, roll, yaw, pitch = 1.0, w * 0.5, h * 0.45, 0.0, 0.0, 0.0
+    scale, cx, cy, roll, yaw, pitch = 1.0, w * anchor[0], h * anchor[1], 0.0, 0.0, 0.0
     if spec.motion == "slow":
         cx += w * 0.10 * (t - 0.5)
         scale *= 1.0 + 0.15 * t
@@ -300,8 +335,15 @@ def render_attack(spec: AttackSpec, data: Path) -> Iterator[AttackFrame]:
     """Yield the frames (RGB uint8) of one attack video with the face box the artifact shows."""
     rng = np.random.default_rng(spec.seed)
     cv2.setRNGSeed(spec.seed)
-    background = np.clip(_background(spec, data, rng), 0, 255).astype(np.uint8)
     count = max(2, round(spec.seconds * spec.fps))
+    if spec.background == "crowd":
+        last = round((count - 1) * CROWD_FPS / spec.fps)
+        walkers: Iterator[np.ndarray] | None = _crowd_frames(
+            spec, data, int(rng.integers(0, max(1, 100 - last))), count
+        )
+    else:
+        walkers = None
+        background = np.clip(_background(spec, data, rng), 0, 255).astype(np.uint8)
     clip: list[np.ndarray] = []
     if spec.kind == "video_replay":
         clip = _talker_clip(data, int(rng.integers(0, 100)), count)
@@ -316,14 +358,23 @@ def render_attack(spec: AttackSpec, data: Path) -> Iterator[AttackFrame]:
     px_scale = spec.height * face_fraction / (face[2] - face[0])
     if spec.kind == "frame_filling":  # the print covers the whole view, with room to move
         px_scale = 1.06 * max(spec.width / image.shape[1], spec.height / image.shape[0])
-    tremor = np.cumsum(rng.normal(0.0, 0.35, (count, 3)), axis=0)
+    if spec.small:
+        px_scale = rng.uniform(62.0, 95.0) / (face[2] - face[0])
+    steadiness = {"fixed": 0.0, "steady": 0.1}.get(spec.motion, 1.0)
+    tremor = np.cumsum(rng.normal(0.0, 0.35, (count, 3)), axis=0) * steadiness
     tremor -= tremor.mean(0)
+    anchor = (0.5, 0.45)
+    if spec.kind in POSTER_MOTIONS:  # somewhere on the wall, where people walk past
+        anchor = (float(rng.uniform(0.25, 0.75)), float(rng.uniform(0.3, 0.55)))
     for step in range(count):
+        if walkers is not None:
+            background = next(walkers)
         t = step / (count - 1)
         if clip:
             content = clip[min(step, len(clip) - 1)].astype(np.float32)
             image[pad : pad + content.shape[0], pad : pad + content.shape[1]] = content
-        homography = _placement(spec, t, px_scale, (image.shape[1], image.shape[0]), tremor[step])
+        art = (image.shape[1], image.shape[0])
+        homography = _placement(spec, t, px_scale, art, tremor[step], anchor)
         canvas = _composite(background, image, alpha, homography)
         corners = np.float32([[face[0], face[1]], [face[2], face[1]], [face[2], face[3]]])
         corners = np.vstack([corners, [[face[0], face[3]]]]).reshape(-1, 1, 2)

@@ -2,9 +2,11 @@
 
 Cues (vision/liveness/): the strips beside the face moving with it (a held picture), the rigid
 landmarks moving as one plane (a photo) or with parallax (a head), blinks and mouth motion, and a
-rigid rectangle (bezel, mat, print edge) around the face. The settings' level sets how much
+rigid rectangle (bezel, mat, print edge) around the face; a face that never moves (a poster) is
+frozen, and its landmark jitter is no sign of life. The settings' level sets how much
 evidence a track needs; when it has none, the verdict asks for a head turn, which the next
-attempt must show. With liveness.challenge_always every matched track is first asked to turn to a
+attempt must show. With liveness.challenge_always or at level high (a door's security level
+high sets it there) every matched track is first asked to turn to a
 side drawn at random (a recording cannot know it); only a turn to that side then counts.
 """
 
@@ -37,6 +39,16 @@ def pick_turn() -> str:
     return secrets.choice(TURNS)
 
 
+def door_liveness(s: LivenessSettings, door_level: str | None) -> LivenessSettings:
+    """Return the liveness settings at a door: level high where its security level is high."""
+    return s.model_copy(update={"level": "high"}) if door_level == "high" else s
+
+
+def challenges(s: LivenessSettings) -> bool:
+    """Return whether every matched track is first asked to turn to a random side."""
+    return s.challenge_always or s.level == "high"
+
+
 def turn_prompt(needs: str, s: LivenessSettings) -> str:
     """Return the door's prompt for a motion the verdict asks for."""
     return {TURN_LEFT: s.prompt_turn_left, TURN_RIGHT: s.prompt_turn_right}.get(
@@ -56,7 +68,7 @@ class LivenessResult:
     needs: str | None = None
     prompt: str | None = None
     reason: str | None = (
-        None  # replay, planar, no_sign_of_life, too_few_frames, turn_not_seen, challenge
+        None  # replay, frozen, planar, no_sign_of_life, too_few_frames, turn_not_seen, challenge
     )
 
 
@@ -100,6 +112,7 @@ class LivenessTrack:
     yaws: list[float] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     face_residuals: list[float] = field(default_factory=list)
+    face_motions: list[float] = field(default_factory=list)
     telling: int = 0
     followed: int = 0
     first_time: float | None = None
@@ -121,6 +134,7 @@ class LivenessTrack:
             if motion is not None:
                 self.telling += motion.telling
                 self.followed += motion.followed
+                self.face_motions.append(motion.face_motion)
                 if motion.face_residual is not None:
                     self.face_residuals.append(motion.face_residual)
         self._grays.append((timestamp, gray))
@@ -144,7 +158,7 @@ class LivenessTrack:
         if timestamp - self.first_time < s.min_seconds:
             return True
         verdict = self.verdict()
-        # A first attempt under challenge_always asks at once: waiting would show nothing new.
+        # A first attempt under the challenge asks at once: waiting would show nothing new.
         return not verdict.live and verdict.needs is not None and verdict.reason != "challenge"
 
     def verdict(self) -> LivenessResult:
@@ -170,7 +184,9 @@ class LivenessTrack:
         # A face whose points moved as one plane is a picture: its landmark "signs" (a tilted
         # print makes the 68-point fit squint, open the mouth, or shift the nose) do not count.
         planar = flow >= 0.0 and flow < s.flow_planar_max
-        landmark = 0.0 if planar else 1.0
+        moved = self.moved()
+        frozen = 0.0 <= moved < s.frozen_max_px
+        landmark = 0.0 if planar or frozen else 1.0
         strengths = {
             "flow": max(0.0, flow) / s.flow_min,
             "parallax": landmark * max(0.0, parallax) / s.parallax_min,
@@ -187,14 +203,12 @@ class LivenessTrack:
             signs = sum(v >= 1.0 for v in strengths.values())
             strength = max(strengths.values())
         replay = frames >= s.min_frames and (framed or follow >= s.ring_follow_max)
-        needed = {"low": 0, "standard": 1, "high": 2}[s.level]
-        if self.asked in TURNS:
+        needed = 0 if s.level == "low" else 1  # high: the challenge's turn (below)
+        if self.asked is not None:  # after a prompt, at any level, the asked motion only
             needed = 1
-        elif self.asked == TURN_HEAD:
-            needed = min(needed, 1)
-        challenge = s.challenge_always and self.asked is None
+        challenge = challenges(s) and self.asked is None
         live = (
-            frames >= s.min_frames and not replay and not planar and signs >= needed
+            frames >= s.min_frames and not replay and not planar and not frozen and signs >= needed
         ) and not challenge
         if frames < s.min_frames:
             reason = "too_few_frames"
@@ -204,6 +218,8 @@ class LivenessTrack:
             reason = "turn_not_seen"
         elif challenge:
             reason = "challenge"
+        elif not live and frozen:
+            reason = "frozen"
         elif not live and planar:
             reason = "planar"
         elif not live:
@@ -215,6 +231,7 @@ class LivenessTrack:
             "ring_follow": round(follow, 3),
             "ring_telling": float(self.telling),
             "face_flow_residual": round(flow, 3),
+            "face_motion": round(moved, 3),
             "parallax": round(parallax, 4),
             "blink": round(blink, 3),
             "mouth": round(mouth, 3),
@@ -224,8 +241,8 @@ class LivenessTrack:
         if self.asked in TURNS:
             cues["turn"] = round(self.turned(self.asked), 3)
         needs = None
-        if reason in ("no_sign_of_life", "planar", "turn_not_seen", "challenge"):
-            directed = s.challenge_always or self.asked in TURNS
+        if reason in ("no_sign_of_life", "planar", "frozen", "turn_not_seen", "challenge"):
+            directed = challenges(s) or self.asked in TURNS
             needs = self.challenge if directed else TURN_HEAD
         return LivenessResult(
             live=live,
@@ -236,6 +253,14 @@ class LivenessTrack:
             prompt=turn_prompt(needs, s) if needs else None,
             reason=reason,
         )
+
+    def moved(self) -> float:
+        """Return the face's own motion over the track: its flow_rank-th largest frame-pair
+        value (ring_face_px-scaled px), or -1 with fewer than frozen_min_pairs pairs."""
+        s = self.settings
+        if len(self.face_motions) < s.frozen_min_pairs:
+            return -1.0
+        return float(sorted(self.face_motions)[-min(s.flow_rank, len(self.face_motions))])
 
     def turned(self, side: str) -> float:
         """Return the track's turn to a side in units of challenge_min_turn (0 where the head

@@ -17,7 +17,7 @@ from facegate.gallery.access import AccessStore
 from facegate.gallery.types import Gallery
 from facegate.settings import Settings
 from facegate.stream.gates import build_gate
-from facegate.stream.liveness import LivenessTrack
+from facegate.stream.liveness import LivenessTrack, door_liveness
 from facegate.stream.ruling import RemoteRuler, Ruling, TrackEvidence
 from facegate.stream.select import BestFrames, frame_score
 from facegate.stream.tracker import Tracker
@@ -154,7 +154,8 @@ class AccessLoop:
         state = self._tracks.get(track_id)
         if state is None:
             asked = self._asked[0] if self._asked and timestamp < self._asked[1] else None
-            liveness = LivenessTrack(self.settings.liveness, asked=asked)
+            level = self._policy().rules.level if self.remote is None else None
+            liveness = LivenessTrack(door_liveness(self.settings.liveness, level), asked=asked)
             state = _TrackState(BestFrames(self.settings.select), time.monotonic(), liveness)
             self._tracks[track_id] = state
         vision = self.pipeline.settings
