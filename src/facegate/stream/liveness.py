@@ -214,12 +214,12 @@ class LivenessTrack:
             reason = "too_few_frames"
         elif replay:
             reason = "replay"
+        elif frozen:  # before any prompt: a poster is not asked (or challenged) to turn
+            reason = "frozen"
         elif not live and self.asked is not None:
             reason = "turn_not_seen"
         elif challenge:
             reason = "challenge"
-        elif not live and frozen:
-            reason = "frozen"
         elif not live and planar:
             reason = "planar"
         elif not live:
@@ -241,7 +241,9 @@ class LivenessTrack:
         if self.asked in TURNS:
             cues["turn"] = round(self.turned(self.asked), 3)
         needs = None
-        if reason in ("no_sign_of_life", "planar", "frozen", "turn_not_seen", "challenge"):
+        # a frozen face is refused outright: asking a poster to turn its head would only re-arm
+        # the door-wide prompt (everyone after it asked to turn) every time it is decided again
+        if reason in ("no_sign_of_life", "planar", "turn_not_seen", "challenge"):
             directed = challenges(s) or self.asked in TURNS
             needs = self.challenge if directed else TURN_HEAD
         return LivenessResult(
