@@ -532,6 +532,38 @@ class LoopSettings(_Section):
     gallery_refresh_seconds: float = Field(
         10.0, gt=0.0, description="How often the loop reloads the gallery's embeddings."
     )
+    early_decide: bool = Field(
+        True,
+        description="Decide a track as soon as its match is clear (stream/early.py): a deny "
+        "without waiting for the best frames or for liveness (liveness is only proven before an "
+        "unlock), an unlock once liveness found the face live, without waiting for more frames. "
+        "Off: every track waits for select's counts and liveness's wait. Not under run --server.",
+    )
+    early_deny_margin: float = Field(
+        0.1,
+        ge=0.0,
+        le=MAX_DISTANCE,
+        allow_inf_nan=False,
+        description="An early deny of nobody named needs a fused distance this far above the "
+        "door's threshold (LFW: 0.3 % of same-person pairs lie beyond 1:N threshold + 0.1, "
+        "data/genuine_dist.json; closer faces wait for the usual rule, which may ask to retry).",
+    )
+    early_unlock_margin: float = Field(
+        0.05,
+        ge=0.0,
+        le=MAX_DISTANCE,
+        allow_inf_nan=False,
+        description="An early unlock (or early deny of a named person the door refuses) needs a "
+        "fused distance this far below the threshold: each early look then names a stranger "
+        "about 30x less often than the door's identify_fpir (3e-5 against 1e-3 at 5 enrolled, "
+        "shipped impostor table), so looks on every frame add little to the door's rate.",
+    )
+    early_min_frames: int = Field(
+        3,
+        ge=1,
+        description="Usable frames a track keeps before an early decision is tried; each try "
+        "embeds only the frames kept since the last.",
+    )
 
 
 class ActionsSettings(_Section):
