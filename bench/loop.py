@@ -42,6 +42,8 @@ from facegate.gallery import SQLiteGallery
 from facegate.settings import Settings, SourceSettings, load_settings
 from facegate.stream.gates import build_gate
 from facegate.stream.loop import AccessLoop, loop_pipeline
+from facegate.stream.loop import _TrackState as TrackState
+from facegate.stream.ruling import Ruling
 from facegate.stream.sources import FrameSource, open_source
 from facegate.stream.tracker import Tracker, iou
 from facegate.vision.types import FaceBox
@@ -144,7 +146,9 @@ def measure(
     boxes: dict[int, dict[float, FaceBox]] = {}
     decide = loop._decide
 
-    def watch(tid: int, state, timestamp: float, early=None) -> AccessEvent:
+    def watch(
+        tid: int, state: TrackState, timestamp: float, early: Ruling | None = None
+    ) -> AccessEvent:
         """Note what the track waited for, then decide it as the loop would."""
         usable.setdefault(tid, state.frames.started_at)
         is_ready, pending = state.frames.ready(timestamp), state.liveness.pending(timestamp)
