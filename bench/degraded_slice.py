@@ -16,6 +16,7 @@ a scarfed copy of every training image added (encoder vectors of scarfed chips, 
 shipped); and the CNNs train_compare.py trained (run from their ONNX files by OpenCV), one
 without and one with scarf augmentation in its batches. Results accumulate per fold in
 bench/results/degraded_slice.json, with each model's mean over the folds it was scored on.
+(The figures on the older HOG chips are kept in bench/results/degraded_slice_hog_chips.json.)
 """
 
 from __future__ import annotations
