@@ -12,10 +12,10 @@ waited for last; and the loop's wall ms per frame.
 Every other person of the shared 1080p crowd video who comes close enough to be decided is
 enrolled from one frame (the crop around their largest face, usually their last frame, after
 the decision's frames), beside the demo scene's resident, so the crowd run has enrolled people
-and strangers. Both the loop's rule before this change (`loop.early_decide` off) and after it
-run in the same process over the crowd video (frames read ahead; median of --repeats runs;
-after: also decoded in the loop's thread) and the generated demo scene; prints a table and
-writes bench/results/loop.json.
+and strangers. Both the loop's rule before this change (`loop.early_decide` off, no
+`select.max_overlap` check) and after it run in the same process over the crowd video (frames
+read ahead; median of --repeats runs; after: also decoded in the loop's thread) and the
+generated demo scene; prints a table and writes bench/results/loop.json.
 
     python bench/loop.py [--repeats 3]
 """
@@ -266,8 +266,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     after = load_settings(environ={})
-    before = after.model_copy(
-        update={"loop": after.loop.model_copy(update={"early_decide": False})}
+    before = after.model_copy(  # the loop as it was: no early decisions, no overlap check
+        update={
+            "loop": after.loop.model_copy(update={"early_decide": False}),
+            "select": after.select.model_copy(update={"max_overlap": 1.0}),
+        }
     )
     rows, enrolled_info = [], {}
     crowd_video = DATA / "video" / "crowd_walking.mp4"

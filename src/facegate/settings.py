@@ -269,6 +269,15 @@ class SelectSettings(_Section):
         "embeddings (default), or fuse per-frame distances: mean of the best majority, median, "
         "majority vote (see decide/match.py for the measured comparison).",
     )
+    max_overlap: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="A face whose box another face's box in the same frame covers by more than "
+        "this share of its area is never used for a decision (its chip mixes two faces: on "
+        "crowd_walking.mp4 a walker behind an enrolled boy was let in as him, 0.341 against "
+        "0.344; bench/loop.py); liveness still watches it. 1 turns the check off.",
+    )
 
 
 class LivenessSettings(_Section):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +19,7 @@ from facegate.stream.early import VectorCache, early_ruling
 from facegate.stream.gates import build_gate
 from facegate.stream.liveness import LivenessTrack
 from facegate.stream.ruling import RemoteRuler, Ruling, TrackEvidence
-from facegate.stream.select import BestFrames, frame_score
+from facegate.stream.select import BestFrames, covered_share, frame_score
 from facegate.stream.tracker import Tracker
 from facegate.vision import FacePipeline
 from facegate.vision.align import align_views
@@ -138,7 +138,7 @@ class AccessLoop:
         self.stats.detected += len(boxes)
         for tracked in self.tracker.update(boxes, timestamp):
             if not self.tracker.is_cooling(tracked.track_id, timestamp):
-                self._collect(frame, tracked.track_id, tracked.box, timestamp)
+                self._collect(frame, tracked.track_id, tracked.box, timestamp, boxes)
         events = self._finish_closed(timestamp)
         for track_id, state in list(self._tracks.items()):
             if not self._enough(state):
@@ -184,8 +184,16 @@ class AccessLoop:
             self.settings.select.min_frames, self.settings.select.best_k
         )
 
-    def _collect(self, frame: np.ndarray, track_id: int, box: FaceBox, timestamp: float) -> None:
-        """Align one tracked face and offer it to its track's best-frame selector."""
+    def _collect(
+        self,
+        frame: np.ndarray,
+        track_id: int,
+        box: FaceBox,
+        timestamp: float,
+        others: Sequence[FaceBox] = (),
+    ) -> None:
+        """Align one tracked face and offer it to its track's best-frame selector (not when
+        another face of the frame covers part of it: select.max_overlap)."""
         if box.width < self.settings.select.min_face_px:
             return
         state = self._tracks.get(track_id)
@@ -200,6 +208,8 @@ class AccessLoop:
         )
         chip = chips[0]
         state.liveness.observe(frame, box, landmarks, timestamp)
+        if covered_share(box, others) > self.settings.select.max_overlap:
+            return  # the chip would mix two faces: never matched, only watched for liveness
         quality = measure_quality(chip, box)
         if quality.sharpness < self.settings.select.min_sharpness:
             return
