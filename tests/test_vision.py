@@ -124,3 +124,12 @@ def test_large_images_are_downscaled_for_detection_only(faces: dict[str, list[Pa
     big_face = pipeline.encode(big)[0]
     assert big_face.box.width == pytest.approx(6 * small_face.box.width, rel=0.25)
     assert np.linalg.norm(big_face.embedding - small_face.embedding) < 0.25
+
+
+def test_a_strided_crop_of_a_frame_is_encoded_like_its_copy(pipeline: FacePipeline) -> None:
+    photo = skimage.data.astronaut()
+    view = photo[10:-10, 20:-20]  # a view into the frame, not contiguous
+    assert not view.flags["C_CONTIGUOUS"]
+    faces, copies = pipeline.encode(view), pipeline.encode(view.copy())
+    assert len(faces) == len(copies) == 1
+    assert np.array_equal(faces[0].embedding, copies[0].embedding)

@@ -269,6 +269,15 @@ class SelectSettings(_Section):
         "embeddings (default), or fuse per-frame distances: mean of the best majority, median, "
         "majority vote (see decide/match.py for the measured comparison).",
     )
+    max_overlap: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="A face whose box another face's box in the same frame covers by more than "
+        "this share of its area is never used for a decision (its chip mixes two faces: on "
+        "crowd_walking.mp4 a walker behind an enrolled boy was let in as him, 0.341 against "
+        "0.344; bench/loop.py); liveness still watches it. 1 turns the check off.",
+    )
 
 
 class LivenessSettings(_Section):
@@ -547,6 +556,38 @@ class LoopSettings(_Section):
         gt=0.0,
         description="How often the loop re-reads its door's rules and, on SQLite, reloads its "
         "in-memory copy of the gallery's embeddings (when the file changed).",
+    )
+    early_decide: bool = Field(
+        True,
+        description="Decide a track as soon as its match is clear (stream/early.py): a deny "
+        "without waiting for the best frames or for liveness (liveness is only proven before an "
+        "unlock), an unlock once liveness found the face live, without waiting for more frames. "
+        "Off: every track waits for select's counts and liveness's wait. Not under run --server.",
+    )
+    early_deny_margin: float = Field(
+        0.1,
+        ge=0.0,
+        le=MAX_DISTANCE,
+        allow_inf_nan=False,
+        description="An early deny of nobody named needs a fused distance this far above the "
+        "door's threshold (LFW: 0.3 % of same-person pairs lie beyond 1:N threshold + 0.1, "
+        "data/genuine_dist.json; closer faces wait for the usual rule, which may ask to retry).",
+    )
+    early_unlock_margin: float = Field(
+        0.05,
+        ge=0.0,
+        le=MAX_DISTANCE,
+        allow_inf_nan=False,
+        description="An early unlock (or early deny of a named person the door refuses) needs a "
+        "fused distance this far below the threshold: each early look then names a stranger "
+        "about 30x less often than the door's identify_fpir (3e-5 against 1e-3 at 5 enrolled, "
+        "shipped impostor table), so looks on every frame add little to the door's rate.",
+    )
+    early_min_frames: int = Field(
+        3,
+        ge=1,
+        description="Usable frames a track keeps before an early decision is tried; each try "
+        "embeds only the frames kept since the last.",
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,10 +16,11 @@ from facegate.decide.policy import Match
 from facegate.gallery.access import AccessStore
 from facegate.gallery.types import Gallery
 from facegate.settings import Settings
+from facegate.stream.early import VectorCache, early_ruling
 from facegate.stream.gates import build_gate
 from facegate.stream.liveness import LivenessTrack, door_liveness
 from facegate.stream.ruling import RemoteRuler, Ruling, TrackEvidence
-from facegate.stream.select import BestFrames, frame_score
+from facegate.stream.select import BestFrames, covered_share, frame_score
 from facegate.stream.tracker import Tracker
 from facegate.vision import FacePipeline
 from facegate.vision.align import align_views
@@ -45,6 +46,7 @@ class _TrackState:
     frames: BestFrames[Candidate]
     first_wall: float
     liveness: LivenessTrack = field(default_factory=LivenessTrack)
+    vectors: VectorCache[Candidate] = field(default_factory=VectorCache)
 
 
 @dataclass
@@ -126,14 +128,39 @@ class AccessLoop:
         self.stats.detected += len(boxes)
         for tracked in self.tracker.update(boxes, timestamp):
             if not self.tracker.is_cooling(tracked.track_id, timestamp):
-                self._collect(frame, tracked.track_id, tracked.box, timestamp)
+                self._collect(frame, tracked.track_id, tracked.box, timestamp, boxes)
         events = self._finish_closed(timestamp)
         for track_id, state in list(self._tracks.items()):
-            if state.frames.ready(timestamp) and self._enough(state):
-                if self.settings.liveness.enabled and state.liveness.pending(timestamp):
-                    continue  # no sign of life yet: wait for one (liveness.max_wait_seconds)
+            if not self._enough(state):
+                continue
+            # no sign of life yet: an unlock waits for one (liveness.max_wait_seconds)
+            pending = self.settings.liveness.enabled and state.liveness.pending(timestamp)
+            if state.frames.ready(timestamp) and not pending:
                 events.append(self._decide(track_id, state, timestamp))
+            elif (early := self._early(state, pending)) is not None:
+                events.append(self._decide(track_id, state, timestamp, early))
         return events
+
+    def _early(self, state: _TrackState, pending: bool) -> Ruling | None:
+        """Return a clear ruling on a track's frames so far (stream/early.py), else None."""
+        loop = self.settings.loop
+        if not loop.early_decide or self.remote is not None:
+            return None  # a centre rules on templates only: it decides at the usual time
+        if len(state.frames) < loop.early_min_frames:
+            return None
+        as_if_live = self._rule_here(self._vectors(state), True, False)
+        live_now = not pending and state.liveness.verdict().live
+        return early_ruling(as_if_live, live_now, loop.early_deny_margin, loop.early_unlock_margin)
+
+    def _vectors(self, state: _TrackState) -> np.ndarray:
+        """Return the unit vectors of a track's best frames, each frame embedded once."""
+
+        def embed(best: list[Candidate]) -> np.ndarray:
+            self.stats.embedded += len(best)
+            chips, views = [c.chip for c in best], [c.views for c in best]
+            return embed_views(self.pipeline.embedder, chips, views)
+
+        return state.vectors.vectors(state.frames.best(), embed)
 
     def flush(self, timestamp: float) -> list[AccessEvent]:
         """Decide every open track with enough frames (the source ended); return the decisions."""
@@ -147,8 +174,16 @@ class AccessLoop:
             self.settings.select.min_frames, self.settings.select.best_k
         )
 
-    def _collect(self, frame: np.ndarray, track_id: int, box: FaceBox, timestamp: float) -> None:
-        """Align one tracked face and offer it to its track's best-frame selector."""
+    def _collect(
+        self,
+        frame: np.ndarray,
+        track_id: int,
+        box: FaceBox,
+        timestamp: float,
+        others: Sequence[FaceBox] = (),
+    ) -> None:
+        """Align one tracked face and offer it to its track's best-frame selector (not when
+        another face of the frame covers part of it: select.max_overlap)."""
         if box.width < self.settings.select.min_face_px:
             return
         state = self._tracks.get(track_id)
@@ -164,6 +199,8 @@ class AccessLoop:
         )
         chip = chips[0]
         state.liveness.observe(frame, box, landmarks, timestamp)
+        if covered_share(box, others) > self.settings.select.max_overlap:
+            return  # the chip would mix two faces: never matched, only watched for liveness
         quality = measure_quality(chip, box)
         if quality.sharpness < self.settings.select.min_sharpness:
             return
@@ -181,12 +218,13 @@ class AccessLoop:
             self._tracks.pop(track_id, None)
         return events
 
-    def _decide(self, track_id: int, state: _TrackState, timestamp: float) -> AccessEvent:
-        """Embed a track's best frames, fuse their matches, log and return the decision."""
+    def _decide(
+        self, track_id: int, state: _TrackState, timestamp: float, early: Ruling | None = None
+    ) -> AccessEvent:
+        """Embed a track's best frames, fuse their matches, log and return the decision
+        (early: the clear ruling already made on them, see _early)."""
         best = state.frames.best()
-        chips, views = [c.chip for c in best], [c.views for c in best]
-        vectors = embed_views(self.pipeline.embedder, chips, views)
-        self.stats.embedded += len(best)
+        vectors = self._vectors(state)
         live = state.liveness.verdict()
         top = best[0]
         quality = {**top.quality.as_dict(), "box": top.box.as_list()}
@@ -199,7 +237,9 @@ class AccessLoop:
             "asked": state.liveness.asked,
             **live.cues,
         }
-        if self.remote is not None:
+        if early is not None:
+            verdict = early
+        elif self.remote is not None:
             latency = round((time.monotonic() - state.first_wall) * 1000, 1)
             track = TrackEvidence(
                 self.settings.loop.door,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -118,6 +119,19 @@ def frame_score(
 ) -> float:
     """Return a frame's quality score in 0..1 (higher is better) for best-frame selection."""
     return frame_score_parts(quality, landmarks, box).total(weights)
+
+
+def covered_share(box: FaceBox, others: Sequence[FaceBox]) -> float:
+    """Return the largest share of box's area that any other box covers (0 when none does)."""
+    area = max(1, box.width * box.height)
+    shares = [
+        max(0, min(box.right, o.right) - max(box.left, o.left))
+        * max(0, min(box.bottom, o.bottom) - max(box.top, o.top))
+        / area
+        for o in others
+        if o is not box
+    ]
+    return max(shares, default=0.0)
 
 
 @dataclass(frozen=True)

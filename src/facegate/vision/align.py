@@ -25,6 +25,7 @@ def align_views(
     extra_paddings: tuple[float, ...] = (),
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Return the chip at padding, then one per extra padding, and the 5x2 landmark array."""
+    image = np.ascontiguousarray(image)  # dlib refuses a strided view (a crop of a frame)
     shape = face_shape(image, box)
     landmarks = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
     return face_chips(image, shape, size, (padding, *extra_paddings)), landmarks
