@@ -17,14 +17,24 @@ from fastapi.responses import HTMLResponse
 from facegate import api
 from facegate.monitor.dashboard import render_dashboard
 from facegate.monitor.drift import drift_report
+from facegate.service.schemas import error_responses
 from facegate.stores import open_event_log
 
 router = APIRouter(tags=["dashboard"])
 
+# the page is HTML, its refusal JSON (ErrorBody, which the service's other routes document)
+UNKNOWN_DOOR_PAGE = {
+    "description": "The door has no events and is not configured.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
 DoorQuery = Query(None, description="One door (default: all doors, then each one).")
 
 
-@router.get("/dashboard", response_class=HTMLResponse)
+@router.get(
+    "/dashboard",
+    response_class=HTMLResponse,
+    responses={404: UNKNOWN_DOOR_PAGE},
+)
 def dashboard(request: Request, door: str | None = DoorQuery) -> HTMLResponse:
     """Return the dashboard page (self-contained HTML: no script, nothing fetched)."""
     state = request.app.state
@@ -48,7 +58,7 @@ def refuse_unknown_door(door: str | None, known: set[str]) -> None:
         raise HTTPException(404, f"door {door!r} has no events and is not configured")
 
 
-@router.get("/v1/drift")
+@router.get("/v1/drift", responses=error_responses(404))
 def drift(request: Request, door: str | None = DoorQuery) -> dict[str, Any]:
     """Return the drift report: each feature's PSI, KS and flag, recent vs reference window."""
     state = request.app.state

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import (
     BaseModel,
@@ -14,6 +14,8 @@ from pydantic import (
     model_validator,
 )
 
+from facegate.decide.policy import Decision as Outcome
+from facegate.decide.policy import Reason
 from facegate.service.schemas import DOOR_PATTERN, Decision
 
 MAX_DIMENSION = 4096  # longer vectors are refused before any arithmetic
@@ -30,19 +32,8 @@ Evidence = Annotated[
 ]
 
 
-OfflineReason = Literal[
-    "granted",
-    "unknown",
-    "retry",
-    "not_live",
-    "liveness_retry",
-    "not_allowed",
-    "outside_schedule",
-    "expired",
-    "not_yet_valid",
-    "unknown_door",
-    "centre_unreachable",
-]
+# reasons only the centre gives: a door's queued decision never carries them
+CENTRE_ONLY_REASONS = frozenset({"rate_limited", "centre_refused"})
 
 
 class OfflineDecision(BaseModel):
@@ -54,8 +45,8 @@ class OfflineDecision(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    decision: Literal["unlock", "retry", "deny"]
-    reason: OfflineReason
+    decision: Outcome
+    reason: Reason
     decided_offline: StrictBool = False
     person: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     distance: Annotated[float, Field(ge=0.0, le=2.0, allow_inf_nan=False)] | None = None
@@ -65,6 +56,8 @@ class OfflineDecision(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> OfflineDecision:
         """Refuse a decision the door could not have taken offline."""
+        if self.reason in CENTRE_ONLY_REASONS:
+            raise ValueError(f"reason {self.reason} is given only by the centre")
         if not self.decided_offline:
             told = (self.decision, self.reason, self.person)
             if told != ("deny", "centre_unreachable", None):
