@@ -21,7 +21,7 @@ from facegate.door import EventSink
 from facegate.gallery import SQLiteGallery
 from facegate.gallery.access import SQLiteAccessStore
 from facegate.monitor.events import EventLog
-from facegate.settings import LivenessSettings, Settings
+from facegate.settings import LivenessSettings, Settings, TrackSettings
 from facegate.stream.attacks import AttackSpec, render_attack
 from facegate.stream.liveness import TURN_HEAD, TURN_LEFT, TURNS, turn_prompt
 from facegate.stream.loop import AccessLoop
@@ -118,7 +118,12 @@ def test_poster_of_an_enrolled_person_among_walkers_is_refused(
         "poster-t", "poster_wall", "Eileen Collins", "fixed", "crowd", 1280, 720, 2.5, 15.0, 12,
         2.0, 0.4, 85, small,
     )  # fmt: skip
-    low = Settings().model_copy(update={"liveness": LivenessSettings(level="low")})
+    low = Settings().model_copy(
+        update={
+            "liveness": LivenessSettings(level="low"),
+            "track": TrackSettings(cooldown_seconds=0.2),  # others would be decided again soon
+        }
+    )
     events: list[AccessEvent] = []
     loop = AccessLoop(low, gallery, events.append)
     frames = list(render_attack(spec, DATA))
@@ -133,6 +138,7 @@ def test_poster_of_an_enrolled_person_among_walkers_is_refused(
     assert all(e.liveness and e.liveness["reason"] == "frozen" for e in hers)
     assert all(e.prompt is None for e in hers)  # nobody is asked to turn: not her, not the next
     assert loop._asked is None
+    assert len(hers) == 1  # then she rests liveness.frozen_hold_seconds: no refusal flood
 
 
 def _overlap(a: list[int], b: tuple[int, int, int, int]) -> float:

@@ -493,6 +493,14 @@ class LivenessSettings(_Section):
     frozen_min_pairs: int = Field(
         3, ge=1, description="Frozen: frame pairs with a face motion measured before it counts."
     )
+    frozen_hold_seconds: float = Field(
+        300.0,
+        ge=0.0,
+        description="A track denied as frozen (a poster on the wall) is not decided again for "
+        "this long while it stays tracked (others rest track.cooldown_seconds), so a poster "
+        "does not log a refusal every few seconds; a person who leaves and returns is a new "
+        "track.",
+    )
 
 
 class SourceSettings(_Section):

@@ -259,7 +259,9 @@ class AccessLoop:
             prompt = live.prompt
             self._asked = (str(live.needs), timestamp + self.settings.liveness.ask_seconds)
         if verdict.reason != "liveness_retry":  # a prompted person answers on the same track
-            self.tracker.mark_decided(track_id, timestamp)
+            poster = verdict.decision == "deny" and live.reason == "frozen"
+            hold = self.settings.liveness.frozen_hold_seconds if poster else None
+            self.tracker.mark_decided(track_id, timestamp, hold)
         del self._tracks[track_id]
         self.stats.decisions += 1
         event = AccessEvent(

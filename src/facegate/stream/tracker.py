@@ -24,7 +24,7 @@ class _Track:
     track_id: int
     box: FaceBox
     last_seen: float
-    decided_at: float | None = None
+    cooling_until: float | None = None  # not decided again before this stream time
 
 
 def iou(a: FaceBox, b: FaceBox) -> float:
@@ -125,17 +125,20 @@ class Tracker:
         closed, self._closed = self._closed, []
         return closed
 
-    def mark_decided(self, track_id: int, timestamp: float) -> None:
-        """Record that a decision was made for a track (ignored when it is no longer open)."""
+    def mark_decided(self, track_id: int, timestamp: float, hold_s: float | None = None) -> None:
+        """Record a track's decision: it rests for hold_s (default cooldown_seconds) while open."""
         if track_id in self._tracks:
-            self._tracks[track_id].decided_at = timestamp
+            rest = self.settings.cooldown_seconds if hold_s is None else hold_s
+            self._tracks[track_id].cooling_until = timestamp + rest
 
     def is_cooling(self, track_id: int, timestamp: float) -> bool:
-        """Return whether the track was decided less than cooldown_seconds before timestamp."""
+        """Return whether the track was decided and is still resting at timestamp."""
         track = self._tracks.get(track_id)
-        if track is None or track.decided_at is None:
-            return False
-        return timestamp - track.decided_at < self.settings.cooldown_seconds
+        return (
+            track is not None
+            and track.cooling_until is not None
+            and (timestamp < track.cooling_until)
+        )
 
     def _open(self, box: FaceBox, timestamp: float) -> _Track:
         """Return a new track starting at this box."""
