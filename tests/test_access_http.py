@@ -237,8 +237,11 @@ def test_removing_a_person_leaves_no_name_in_any_database_file(site: Server, fac
         assert crop[2:40] not in data, path
 
 
-def test_dashboard_shows_each_door_policy_and_refusals_by_reason(site: Server) -> None:
+def test_dashboard_shows_each_door_policy_and_refusals_by_reason(site: Server, faces: dict) -> None:
     """The served dashboard lists door lab's level and threshold and denials by reason."""
+    with site.client("admin") as admin:  # one refusal of each reason, whatever ran before
+        for path in (faces["Serena Williams"][1], faces["George W Bush"][0]):
+            admin.post("/v1/identify", data={"door": "lab"}, files={"image": image_part(path)})
     with site.client("read") as read:
         page = read.get("/dashboard").text
     panel = page[page.index('id="policies"') :]
