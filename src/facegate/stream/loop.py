@@ -10,9 +10,9 @@ import numpy as np
 
 from facegate.access import DoorPolicy
 from facegate.access_event import AccessEvent, now_iso
-from facegate.api import identify_frames_in
 from facegate.decide.match import fuse_embeddings
 from facegate.decide.policy import Match
+from facegate.decide.search import identify_frames_in
 from facegate.gallery.access import AccessStore
 from facegate.gallery.types import Gallery
 from facegate.settings import Settings
