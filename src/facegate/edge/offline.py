@@ -8,7 +8,6 @@ moment of the decision in the site's time zone, liveness required as online (`ca
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -50,8 +49,9 @@ class CopyDecider:
         )
         access = self.accesses.get(found.person) if found.person is not None else None
         local = (when or datetime.now(UTC)).astimezone(self.zone)
+        match = Match(found.person, found.distance, copy.threshold)
         verdict = decide_access(
-            Match(found.person, found.distance, copy.threshold),
+            match,
             self.rules,
             access,
             local,
@@ -59,13 +59,4 @@ class CopyDecider:
             copy.retry_margin,
             ask=evidence.ask,
         )
-        distance = float(found.distance) if math.isfinite(found.distance) else None
-        return Ruling(
-            verdict.decision,
-            verdict.reason,
-            verdict.person,
-            distance,
-            copy.threshold,
-            self.rules.version,
-            decided_offline=True,
-        )
+        return Ruling.of(verdict, match, self.rules.version, decided_offline=True)

@@ -305,13 +305,6 @@ class AccessLoop:
             self.settings.decide.identify_k,
             self.settings.select.fusion,
         )
-        verdict = policy.decide(Match(fused.person, fused.distance, threshold), live, ask=ask)
-        distance = float(fused.distance) if np.isfinite(fused.distance) else None
-        return Ruling(
-            verdict.decision,
-            verdict.reason,
-            verdict.person,
-            distance,
-            threshold,
-            policy.rules.version,
-        )
+        match = Match(fused.person, fused.distance, threshold)
+        verdict = policy.decide(match, live, ask=ask)
+        return Ruling.of(verdict, match, policy.rules.version)

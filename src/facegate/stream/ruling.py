@@ -6,10 +6,13 @@ hands the fused template of each track to it and acts on the answer.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+
+from facegate.decide.policy import AccessDecision, Match
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,22 @@ class Ruling:
     policy_version: int | None
     attempt: int | None = None
     decided_offline: bool = False  # an edge door's own ruling from its copy (centre away)
+
+    @classmethod
+    def of(
+        cls, verdict: AccessDecision, match: Match, version: int, decided_offline: bool = False
+    ) -> Ruling:
+        """Return the ruling a door policy's verdict on a match makes (no distance: nobody)."""
+        distance = float(match.distance) if math.isfinite(match.distance) else None
+        return cls(
+            verdict.decision,
+            verdict.reason,
+            verdict.person,
+            distance,
+            match.threshold,
+            version,
+            decided_offline=decided_offline,
+        )
 
 
 @dataclass(frozen=True)
