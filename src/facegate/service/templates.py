@@ -22,7 +22,9 @@ import numpy as np
 from facegate import api
 from facegate.access import DoorPolicy
 from facegate.access_event import AccessEvent, now_iso, to_utc
+from facegate.decide.match import distances
 from facegate.decide.policy import Match, camera_live
+from facegate.decide.search import identify_in
 from facegate.service.checks import _rate_limited, _subjects
 from facegate.service.door_binding import require_door
 from facegate.service.errors import ApiError
@@ -118,7 +120,7 @@ def _rule(resources: Resources, body: TemplateIn, vector: np.ndarray) -> AccessE
     gallery = resources.cached_gallery()
     policy = DoorPolicy(resources.policy_store(), body.door, "identify", settings)
     threshold = policy.threshold(gallery.count(embedder.name), embedder.name, embedder.model_path)
-    found = api.identify_in(gallery, embedder.name, vector, threshold, settings.decide.identify_k)
+    found = identify_in(gallery, embedder.name, vector, threshold, settings.decide.identify_k)
     match = Match(found.person, found.distance, threshold)
     verdict = policy.decide(match, camera_live(body.live, policy.rules), ask=body.ask)
     return _event(
@@ -180,7 +182,7 @@ def _claim_problem(resources: Resources, body: TemplateIn, model: str, person: s
     if not len(own):
         return f"the offline decision names {person!r}, who has no {model} vectors here"
     vector = np.asarray(body.vector, dtype=np.float32)
-    nearest = float(np.linalg.norm(own.vectors - vector[None, :], axis=1).min())
+    nearest = float(distances(vector, own.vectors).min())
     if nearest > resources.settings.decide.threshold:
         return f"the template is not {person!r}'s face (distance {nearest:.3f})"
     return None
