@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from facegate.door_copy import DoorCopy, copy_problem
 from facegate.edge.client import CentreClient, CentreRefused, CentreUnreachable
 from facegate.edge.offline import CopyDecider
 from facegate.settings import EdgeSettings
+from facegate.vision.model_files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +38,7 @@ def save_copy(path: Path, copy: DoorCopy, fetched_at: float) -> None:
     """Write the copy and its fetch time to path atomically, readable by its owner only."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = json.dumps({"fetched_at": fetched_at, "copy": copy.model_dump(mode="json")})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, data.encode("utf-8"), mode=0o600)
     folder = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(folder)

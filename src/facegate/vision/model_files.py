@@ -45,11 +45,14 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write data to path through a temporary file in the same directory, then rename it."""
+def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write data to path through a temporary file in the same directory, then rename it
+    (mode: the file's permission bits, set before any byte is written)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
+        if mode is not None:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
