@@ -49,7 +49,7 @@ def relabelled(label: str) -> Iterator[None]:
         raise
 
 
-def _subjects(key: ApiKey, door: str) -> list[str]:
+def limit_subjects(key: ApiKey, door: str) -> list[str]:
     """Return what failed attempts are counted against: the API key and the door."""
     return [f"key:{key.id}", f"door:{door}"]
 
@@ -69,7 +69,7 @@ def _log(resources: Resources, event: AccessEvent) -> AccessEvent:
     return event
 
 
-def _rate_limited(
+def refuse_rate_limited(
     resources: Resources, key: ApiKey, door: str, mode: str, claimed: str | None, over: list[str]
 ) -> ApiError:
     """Log the refused attempt, raise an alarm, and return the 429 rate_limited answer."""
@@ -160,14 +160,14 @@ def check(
     started = time.perf_counter()
     require_door(resources, key, door)
     mode = "identify" if claimed is None else "verify"
-    subjects = _subjects(key, door)
+    subjects = limit_subjects(key, door)
     try:
         over = resources.limiter.blocked(subjects)  # cheap refusal before any decoding
         if over:
             raise RateLimited(over)
         result = _decide(resources, door, claimed, upload, subjects)
     except RateLimited as limited:
-        raise _rate_limited(resources, key, door, mode, claimed, limited.over) from None
+        raise refuse_rate_limited(resources, key, door, mode, claimed, limited.over) from None
     event = replace(result.event(), latency_ms=(time.perf_counter() - started) * 1e3)
     event = _log(resources, event)
     detail = key.grants("read")  # admin keys hold every scope; door-only keys do not

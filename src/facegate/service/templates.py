@@ -25,7 +25,7 @@ from facegate.access_event import AccessEvent, now_iso, to_utc
 from facegate.decide.match import distances
 from facegate.decide.policy import Match, camera_live
 from facegate.decide.search import identify_in
-from facegate.service.checks import _rate_limited, _subjects
+from facegate.service.checks import limit_subjects, refuse_rate_limited
 from facegate.service.door_binding import require_door
 from facegate.service.errors import ApiError
 from facegate.service.keys import ApiKey
@@ -193,7 +193,7 @@ def _queued(
 ) -> tuple[AccessEvent, bool]:
     """Log a queued event the door already acted on; count an offline failure as an attempt."""
     moment = _door_time(body, resources)
-    subjects = _subjects(key, body.door)
+    subjects = limit_subjects(key, body.door)
     if offline.decided_offline:
         embedder = api.get_pipeline(resources.settings.vision).embedder
         tolerance = resources.settings.edge.unit_tolerance
@@ -231,7 +231,7 @@ def decide_template(resources: Resources, key: ApiKey, body: TemplateIn) -> Temp
     if body.offline is not None:
         stored, new = _queued(resources, key, body, body.offline)
         return _answer(stored, body.event_key, not new, detail)
-    subjects = _subjects(key, body.door)
+    subjects = limit_subjects(key, body.door)
     settings = resources.settings
     embedder = api.get_pipeline(settings.vision).embedder
     problem = template_problem(body, embedder.name, embedder.dim, settings.edge.unit_tolerance)
@@ -251,7 +251,8 @@ def decide_template(resources: Resources, key: ApiKey, body: TemplateIn) -> Temp
             if event.decision != "unlock":
                 attempt.failed()
     except RateLimited as limited:
-        raise _rate_limited(resources, key, body.door, "identify", None, limited.over) from None
+        over = limited.over
+        raise refuse_rate_limited(resources, key, body.door, "identify", None, over) from None
     centre_ms = (time.perf_counter() - started) * 1e3
     event = replace(event, latency_ms=round(body.latency_ms + centre_ms, 1))
     stored, new = _store(resources, event, body.event_key)
