@@ -441,6 +441,40 @@ class LivenessSettings(_Section):
         gt=0.0,
         description="Rectangle cue: rigid if its sides vary by at most this (robust std).",
     )
+    screen_max_margin: float = Field(
+        1.0,
+        gt=0.0,
+        description="Screen sides: a held artifact's side lies at most this far outside the face "
+        "box (face widths); a scene edge that near is hidden below the chin by the shoulders.",
+    )
+    screen_reach_above: float = Field(
+        0.33,
+        ge=0.0,
+        description="Screen sides: a side starts above this share of the face's height (from its "
+        "top).",
+    )
+    screen_reach_below: float = Field(
+        0.6,
+        gt=0.0,
+        description="Screen sides: ... and runs at least this far below the face's bottom (face "
+        "heights), where a real person's neck and shoulders would hide an edge behind them.",
+    )
+    screen_join_px: float = Field(
+        0.04,
+        ge=0.0,
+        description="Screen sides: vertical pieces this near in x (face widths) are one edge.",
+    )
+    screen_join_gap: float = Field(
+        0.15,
+        ge=0.0,
+        description="Screen sides: ... joined across gaps up to this long (face heights).",
+    )
+    screen_present_fraction: float = Field(
+        0.3,
+        gt=0.0,
+        le=1.0,
+        description="Screen sides: a track showing them in this share of its frames is a replay.",
+    )
     challenge_always: bool = Field(
         False,
         description="Challenge: every matched track is first asked to turn its head to a side "

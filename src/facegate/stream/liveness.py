@@ -1,13 +1,14 @@
 """A track's liveness evidence, gathered frame by frame, and its verdict.
 
 Cues (vision/liveness/): the strips beside the face moving with it (a held picture), the rigid
-landmarks moving as one plane (a photo) or with parallax (a head), blinks and mouth motion, and a
-rigid rectangle (bezel, mat, print edge) around the face; a face that never moves (a poster) is
-frozen, and its landmark jitter is no sign of life. The settings' level sets how much
-evidence a track needs; when it has none, the verdict asks for a head turn, which the next
-attempt must show. With liveness.challenge_always or at level high (a door's security level
-high sets it there) every matched track is first asked to turn to a
-side drawn at random (a recording cannot know it); only a turn to that side then counts.
+landmarks moving as one plane (a photo) or with parallax (a head), blinks and mouth motion, a
+rigid rectangle (bezel, mat, print edge) around the face, and the long sides of a held artifact
+running unbroken past the chin (where a real person's shoulders hide the scene's edges); a face
+that never moves (a poster) is frozen, and its landmark jitter is no sign of life. The settings'
+level sets how much evidence a track needs; when it has none, the verdict asks for a head turn,
+which the next attempt must show. With liveness.challenge_always or at level high (a door's
+security level high sets it there) every matched track is first asked to turn to a side drawn at
+random (a recording cannot know it); only a turn to that side then counts.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from facegate.vision.liveness.blink import blink_depth, eye_aspect, mouth_aspect
 from facegate.vision.liveness.landmarks import landmarks_68
 from facegate.vision.liveness.motion import RingParams, ring_motion
 from facegate.vision.liveness.planarity import nose_parallax, pose_change
-from facegate.vision.liveness.rectangle import Rectangle, find_rectangle, rigidity
+from facegate.vision.liveness.rectangle import Rectangle, rectangle_in, region_lines, rigidity
+from facegate.vision.liveness.screen import ScreenSides, screen_sides
 from facegate.vision.liveness.turn import turn_excursion, yaw_offset
 from facegate.vision.types import FaceBox
 
@@ -106,6 +108,7 @@ class LivenessTrack:
     asked: str | None = None
     challenge: str = field(default_factory=pick_turn)
     rectangles: list[Rectangle | None] = field(default_factory=list)
+    screens: list[ScreenSides | None] = field(default_factory=list)
     residuals: list[float] = field(default_factory=list)
     eyes: list[float] = field(default_factory=list)
     mouths: list[float] = field(default_factory=list)
@@ -147,7 +150,9 @@ class LivenessTrack:
         if earlier is not None and pose_change(earlier, points) >= s.planar_min_pose:
             self.residuals.append(nose_parallax(earlier, points))
         self._points.append((timestamp, points))
-        self.rectangles.append(find_rectangle(frame, box, s))
+        lines = region_lines(frame, box, s)
+        self.rectangles.append(rectangle_in(lines, s) if lines is not None else None)
+        self.screens.append(screen_sides(lines, s) if lines is not None else None)
 
     def pending(self, timestamp: float) -> bool:
         """Return whether the decision should wait: too short a look, or no sign of life yet."""
@@ -169,6 +174,8 @@ class LivenessTrack:
         present = len(found) / frames if frames else 0.0
         spread = rigidity(found)
         framed = present >= s.rect_present_fraction and spread <= s.rect_rigid_std
+        screen = sum(x is not None for x in self.screens) / frames if frames else 0.0
+        framed = framed or screen >= s.screen_present_fraction
         follow = self.followed / self.telling if self.telling >= s.ring_min_telling else -1.0
         parallax = (
             float(np.percentile(self.residuals, 75))
@@ -237,6 +244,7 @@ class LivenessTrack:
             "mouth": round(mouth, 3),
             "rect_present": round(present, 3),
             "rect_spread": round(spread, 4) if math.isfinite(spread) else -1.0,
+            "screen_sides": round(screen, 3),
         }
         if self.asked in TURNS:
             cues["turn"] = round(self.turned(self.asked), 3)

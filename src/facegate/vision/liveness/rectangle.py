@@ -45,10 +45,28 @@ def _lines(gray: np.ndarray, face_px: float, s: LivenessSettings) -> np.ndarray:
     )
 
 
-def find_rectangle(
+@dataclass(frozen=True)
+class RegionLines:
+    """The straight edges around a face: segments (N x 4) and the face box in region pixels."""
+
+    segments: np.ndarray
+    left: float
+    top: float
+    right: float
+    bottom: float
+    height: int  # the region's height in its pixels (where its lowest row lies)
+
+    @property
+    def width(self) -> float:
+        """Return the face box width in region pixels."""
+        return self.right - self.left
+
+
+def region_lines(
     frame: np.ndarray, box: FaceBox, s: LivenessSettings | None = None
-) -> Rectangle | None:
-    """Return the rectangle of straight edges enclosing the face, or None where there is none."""
+) -> RegionLines | None:
+    """Return the straight edges of the search region around a face (the face box grown
+    rect_search_scale times, resized to rect_region_px), or None where it is too small."""
     s = s or LivenessSettings()
     height, width = frame.shape[:2]
     cx, cy = (box.left + box.right) / 2, (box.top + box.bottom) / 2
@@ -63,12 +81,32 @@ def find_rectangle(
     if scale < 1.0:
         size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-    fw, fh = box.width * scale, box.height * scale  # face size in region pixels
-    fl, fr = (box.left - x0) * scale, (box.right - x0) * scale
-    ft, fb = (box.top - y0) * scale, (box.bottom - y0) * scale
-    segs = _lines(gray, fw, s)
+    return RegionLines(
+        _lines(gray, box.width * scale, s),
+        (box.left - x0) * scale,
+        (box.top - y0) * scale,
+        (box.right - x0) * scale,
+        (box.bottom - y0) * scale,
+        gray.shape[0],
+    )
+
+
+def find_rectangle(
+    frame: np.ndarray, box: FaceBox, s: LivenessSettings | None = None
+) -> Rectangle | None:
+    """Return the rectangle of straight edges enclosing the face, or None where there is none."""
+    s = s or LivenessSettings()
+    lines = region_lines(frame, box, s)
+    return rectangle_in(lines, s) if lines is not None else None
+
+
+def rectangle_in(lines: RegionLines, s: LivenessSettings) -> Rectangle | None:
+    """Return the rectangle enclosing the face among a region's straight edges, or None."""
+    segs = lines.segments
     if not len(segs):
         return None
+    fl, ft, fr, fb = lines.left, lines.top, lines.right, lines.bottom
+    fw, fh = fr - fl, fb - ft
     dx, dy = segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1]
     angle = np.degrees(np.arctan2(np.abs(dy), np.abs(dx)))
     length = np.hypot(dx, dy)

@@ -1,0 +1,77 @@
+"""The screen-sides cue: a held artifact's long sides run past the chin; a scene's edges behind a
+person stop where the shoulders hide them."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facegate.settings import LivenessSettings
+from facegate.stream.liveness import LivenessTrack
+from facegate.vision.liveness.rectangle import region_lines
+from facegate.vision.liveness.screen import screen_sides
+from facegate.vision.types import FaceBox
+
+FACE = FaceBox(170, 100, 230, 160, 1.0, "test")  # 60 px wide; its chin at y = 160
+
+
+def _scene(side_bottom: int, gap_every: int = 0, seed: int = 0) -> np.ndarray:
+    """Return a grey scene with a face and two dark vertical bands beside it (x 125-135 and
+    265-275) from y = 40 down to side_bottom; gap_every > 0 breaks them every that many px."""
+    rng = np.random.default_rng(seed)
+    image = np.full((400, 400, 3), 150, np.uint8)
+    image[:, :] += rng.integers(0, 6, (400, 400, 1), dtype=np.uint8)
+    cv2.ellipse(image, (200, 130), (28, 34), 0, 0, 360, (200, 160, 140), -1)
+    for x0 in (125, 265):
+        image[40:side_bottom, x0 : x0 + 10] = (20, 20, 24)
+        if gap_every:
+            for y in range(40 + gap_every, side_bottom, gap_every):
+                image[y : y + 8, x0 : x0 + 10] = 150  # the edge detector sees pieces
+    return image
+
+
+def _sides(image: np.ndarray, s: LivenessSettings | None = None):
+    """Return the screen sides the cue finds around FACE."""
+    s = s or LivenessSettings()
+    lines = region_lines(image, FACE, s)
+    assert lines is not None
+    return screen_sides(lines, s)
+
+
+def test_a_phones_sides_running_past_the_chin_are_found() -> None:
+    """Two long sides beside the face, unbroken from above it to far below the chin."""
+    found = _sides(_scene(330))
+    assert found is not None
+    assert 0.3 < found.left < 1.0 and 0.3 < found.right < 1.0
+    assert found.reach_below >= LivenessSettings().screen_reach_below
+
+
+def test_edges_hidden_below_the_chin_by_shoulders_are_not_a_screen() -> None:
+    """A door frame behind a person: its edges stop just under the chin (the shoulders)."""
+    assert _sides(_scene(175)) is None
+
+
+def test_broken_sides_are_joined() -> None:
+    """A dark bezel against dark hair breaks the edge into pieces; they are one side."""
+    assert _sides(_scene(330, gap_every=60)) is not None
+    joined_off = LivenessSettings(screen_join_gap=0.0)
+    assert _sides(_scene(330, gap_every=60), joined_off) is None
+
+
+def test_sides_beyond_the_shoulders_or_a_view_ending_at_the_chin_tell_nothing() -> None:
+    """Sides farther out than screen_max_margin, or a view cut before the reach, are no cue."""
+    assert _sides(_scene(330), LivenessSettings(screen_max_margin=0.3)) is None
+    cropped = _scene(330)[:185]
+    assert _sides(cropped) is None
+
+
+def test_a_track_between_a_phones_sides_is_a_replay() -> None:
+    """Over a track the cue refuses it as a replay; without the sides it is no replay."""
+    for bottom, replay in ((330, True), (175, False)):
+        track = LivenessTrack(LivenessSettings())
+        for index in range(8):
+            image = _scene(bottom, seed=index)
+            track.observe(image, FACE, np.zeros((5, 2), np.float32), index / 15)
+        verdict = track.verdict()
+        assert (verdict.reason == "replay") is replay, verdict
+        assert verdict.cues["screen_sides"] == (1.0 if replay else 0.0)
