@@ -9,6 +9,8 @@ track's LivenessTrack is judged when the loop would decide it: once select.min_c
 were seen (or the select window ended), later while liveness says it is pending (no sign of life
 yet, up to liveness.max_wait_seconds). An attack video counts as accepted when any of its tracks
 is live; in front of walking people (the posters) only the tracks on the artifact's face count.
+A bona fide track still open when its footage ended with fewer than liveness.min_frames frames
+was cut, not refused: it is counted apart (a failure to acquire), outside BPCER.
 
 Challenge (liveness.challenge_always): every attack video is judged again as the answer to a
 prompt for each side (turn left, turn right): a recording answers a random side by chance only;
@@ -48,7 +50,8 @@ from facegate.stream.turn_scene import answering_head
 from facegate.vision.liveness.landmarks import landmarks_68
 from facegate.vision.liveness.motion import ring_motion
 from facegate.vision.liveness.planarity import nose_parallax
-from facegate.vision.liveness.rectangle import find_rectangle
+from facegate.vision.liveness.rectangle import rectangle_in, region_lines
+from facegate.vision.liveness.screen import screen_sides
 from facegate.vision.types import FaceBox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,6 +70,7 @@ class Outcome:
     ready_after_s: float
     observe_ms: list[float] = field(default_factory=list)
     boxes: list[tuple[float, FaceBox]] = field(default_factory=list)  # (timestamp, box) seen
+    cut: bool = False  # still open when the footage ended (a live camera would see it go on)
 
 
 def _iou(a: FaceBox, b: list[int]) -> float:
@@ -174,7 +178,9 @@ def judge(
     for tid, track in tracks.items():  # the source ended: open tracks are decided now
         if tid not in done and len(seen[tid]) >= settings.select.min_frames:
             span = seen[tid][-1] - seen[tid][0]
-            done[tid] = Outcome(source, tid, track.verdict(), span, span, times[tid], placed[tid])
+            done[tid] = Outcome(
+                source, tid, track.verdict(), span, span, times[tid], placed[tid], cut=True
+            )
     return list(done.values())
 
 
@@ -185,6 +191,7 @@ def cue_costs(settings: Settings, frames: list[tuple[np.ndarray, object]]) -> di
 
     costs: dict[str, list[float]] = {"ring_motion": [], "landmarks_68": [], "planarity": []}
     costs["rectangle"] = []
+    costs["screen_sides"] = []
     costs["grey"] = []
     previous = None
     last_points = None
@@ -206,8 +213,14 @@ def cue_costs(settings: Settings, frames: list[tuple[np.ndarray, object]]) -> di
             costs["planarity"].append((time.perf_counter() - start) * 1000)
         last_points = points
         start = time.perf_counter()
-        find_rectangle(image, box, s)
+        lines = region_lines(image, box, s)
+        if lines is not None:
+            rectangle_in(lines, s)
         costs["rectangle"].append((time.perf_counter() - start) * 1000)
+        if lines is not None:
+            start = time.perf_counter()
+            screen_sides(lines, s)
+            costs["screen_sides"].append((time.perf_counter() - start) * 1000)
     return {k: round(float(np.median(v)), 3) for k, v in costs.items() if v}
 
 
@@ -345,17 +358,22 @@ def main() -> None:
         )  # fmt: skip
     console.print(table)
     bpcer = Table(title="BPCER on bona fide tracks")
-    for column in ("source", "tracks", "refused", "of which prompted", "BPCER", "wait added s"):
+    columns = ("source", "tracks", "cut short", "refused", "of which prompted", "BPCER")
+    for column in (*columns, "wait added s"):
         bpcer.add_column(column, justify="left" if column == "source" else "right")
     bona = {}
     for name in ("talker", "crowd", "walk"):
-        group = [o for o in live_tracks if o.source.startswith(name)]
+        every = [o for o in live_tracks if o.source.startswith(name)]
+        # a track the footage's end cut short of liveness.min_frames was never a whole
+        # presentation: a failure to acquire, counted apart (a live camera sees it go on)
+        group = [o for o in every if not (o.cut and o.result.reason == "too_few_frames")]
         if not group:
             continue
         refused = [o for o in group if not o.result.live]
         waits = [o.decided_after_s - o.ready_after_s for o in group]
         bona[name] = {
             "tracks": len(group),
+            "cut_by_footage_end": len(every) - len(group),
             "refused": len(refused),
             "prompted": sum(o.result.needs is not None for o in refused),
             "bpcer": len(refused) / len(group),
@@ -366,7 +384,8 @@ def main() -> None:
             ),
         }
         bpcer.add_row(
-            name, str(len(group)), str(len(refused)), str(bona[name]["prompted"]),
+            name, str(len(group)), str(len(every) - len(group)), str(len(refused)),
+            str(bona[name]["prompted"]),
             f"{len(refused) / len(group):.1%}", f"{np.median(waits):.2f} (max {np.max(waits):.2f})",
         )  # fmt: skip
     console.print(bpcer)
@@ -465,6 +484,7 @@ def main() -> None:
                 "reason": o.result.reason,
                 "decided_after_s": round(o.decided_after_s, 3),
                 "ready_after_s": round(o.ready_after_s, 3),
+                "cut_by_footage_end": o.cut,
                 **o.result.cues,
             }
             for o in live_tracks

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
+from conftest import DATA
 
 from facegate.settings import LivenessSettings
+from facegate.stream.attacks import AttackSpec, render_attack
 from facegate.stream.liveness import LivenessTrack
 from facegate.vision.liveness.rectangle import region_lines
 from facegate.vision.liveness.screen import screen_sides
@@ -75,3 +78,24 @@ def test_a_track_between_a_phones_sides_is_a_replay() -> None:
         verdict = track.verdict()
         assert (verdict.reason == "replay") is replay, verdict
         assert verdict.cues["screen_sides"] == (1.0 if replay else 0.0)
+
+
+def test_the_tablet_replay_shows_the_talkers_whole_frame_on_a_tablet() -> None:
+    """The generator's tablet_replay plays the talker's 16:9 frame inside a thin bezel: the
+    frames have the spec's size, her face box is 16-26 % of the frame high, and the tablet's
+    sides lie far beyond the phone's (past screen_max_margin)."""
+    if not (DATA / "video" / "person_talking_720p.mp4").exists():
+        pytest.skip("person_talking_720p.mp4 not found (set FACEGATE_DATA)")
+    spec = AttackSpec(
+        "tablet-t", "tablet_replay", "talker", "still", "flat", 1280, 720, 1.0, 10.0, 3,
+        1.0, 0.0, 90,
+    )  # fmt: skip
+    frames = list(render_attack(spec, DATA))
+    assert len(frames) == 10 and all(f.image.shape == (720, 1280, 3) for f in frames)
+    left, top, right, bottom = frames[0].face_box
+    assert 0.14 * 720 <= bottom - top <= 0.36 * 720  # the clip's face box is 110 x 90 px
+    grey = cv2.cvtColor(frames[0].image, cv2.COLOR_RGB2GRAY)
+    row = grey[(top + bottom) // 2].astype(int)
+    background = int(np.median(row[:20]))
+    inside = np.nonzero(np.abs(row - background) > 25)[0]  # the tablet's span on that row
+    assert (left - inside.min()) / (right - left) > LivenessSettings().screen_max_margin

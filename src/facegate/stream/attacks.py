@@ -1,12 +1,13 @@
 """Presentation-attack videos: prints and screens of enrolled people held up to a fixed camera.
 
 Seeded and reproducible. An attack is an artifact (a photo as a print, with or without white mat,
-cut out, bent, on a phone or tablet with a bezel, or a video clip played on a screen) moved by a
-hand (held still with tremor, moved slowly, swayed, brought toward the camera) in front of a flat,
-textured or real background (a frame of crowd_walking.mp4), at 640x480, 720p or 1080p, then
-degraded like a camera would: sensor noise, blur, JPEG compression. Posters are fixed (on a wall)
-or held steady (on a stand, a tremor far below a hand's), small (a face 62-95 px wide, across the
-room) or large, in front of people walking (crowd_walking.mp4 playing behind them).
+cut out, bent, on a phone or tablet with a bezel, or a video clip played on a phone held upright
+or on a tablet held sideways) moved by a hand (held still with tremor, moved slowly, swayed,
+brought toward the camera) in front of a flat, textured or real background (a frame of
+crowd_walking.mp4), at 640x480, 720p or 1080p, then degraded like a camera would: sensor noise,
+blur, JPEG compression. Posters are fixed (on a wall) or held steady (on a stand, a tremor far
+below a hand's), small (a face 62-95 px wide, across the room) or large, in front of people
+walking (crowd_walking.mp4 playing behind them).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ KINDS: dict[str, bool] = {
     "video_replay": True,
     "poster_wall": False,
     "poster_held": True,
+    "tablet_replay": True,  # appended last, so the earlier kinds' videos stay as they were
 }
 MOTIONS = ("still", "slow", "sway", "approach")
 BACKGROUNDS = ("flat", "textured", "real")
@@ -41,6 +43,13 @@ POSTER_MOTIONS = {"poster_wall": "fixed", "poster_held": "steady"}  # tremor x0 
 CROWD_FPS = 25.0  # crowd_walking.mp4's frame rate
 MATTED = ("print_mat", "print_tilted", "print_bent", *POSTER_MOTIONS)  # a white mat 70 % of times
 SIZES = ((640, 480), (1280, 720), (1920, 1080))
+REPLAYS = ("video_replay", "tablet_replay")  # person_talking_720p.mp4 played on a screen
+# The talker's face in her clip: the central square (phone, portrait) or the whole frame (tablet,
+# landscape), both resized to 360 px high.
+CLIP_FACE = {
+    "video_replay": (135.0, 85.0, 225.0, 195.0),
+    "tablet_replay": (275.0, 85.0, 365.0, 195.0),
+}
 DEMO_PEOPLE = ("Eileen Collins", "Grace Hopper")
 
 
@@ -120,7 +129,7 @@ def attack_specs(data: Path, per_kind: int = 5, seed: int = 0) -> list[AttackSpe
         backgrounds = BACKGROUNDS
     specs = []
     for kind in KINDS:
-        if kind == "video_replay" and not (data / "video" / "person_talking_720p.mp4").exists():
+        if kind in REPLAYS and not (data / "video" / "person_talking_720p.mp4").exists():
             continue
         for index in range(per_kind):
             width, height = SIZES[(index + len(specs)) % len(SIZES)]
@@ -134,7 +143,7 @@ def attack_specs(data: Path, per_kind: int = 5, seed: int = 0) -> list[AttackSpe
                 AttackSpec(
                     name=f"{kind}-{index}",
                     kind=kind,
-                    person="talker" if kind == "video_replay" else people[len(specs) % len(people)],
+                    person="talker" if kind in REPLAYS else people[len(specs) % len(people)],
                     motion=motion,
                     background=background,
                     width=width,
@@ -202,6 +211,9 @@ def _frame_artifact(
     if kind == "phone_bezel":
         pad = round(w * rng.uniform(0.04, 0.12))
         colour: tuple[float, ...] = (15.0, 15.0, 18.0)
+    elif kind == "tablet_replay":  # a tablet's thin bezel, dark or light
+        pad = round(w * rng.uniform(0.02, 0.05))
+        colour = (15.0, 15.0, 18.0) if rng.uniform() < 0.6 else (225.0, 225.0, 228.0)
     elif kind in MATTED and rng.uniform() < 0.7:
         pad = round(w * rng.uniform(0.08, 0.25))
         colour = (238.0, 236.0, 230.0)
@@ -209,7 +221,7 @@ def _frame_artifact(
         image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=colour)
         alpha = np.ones(image.shape[:2], np.float32)
         face = (face[0] + pad, face[1] + pad, face[2] + pad, face[3] + pad)
-    if kind == "phone_bezel":  # screen sheen: brighter at the top
+    if kind in ("phone_bezel", "tablet_replay"):  # screen sheen: brighter at the top
         sheen = np.linspace(1.12, 0.95, image.shape[0], dtype=np.float32)[:, None, None]
         image = np.clip(image * sheen, 0, 255)
     if kind == "print_bent":
@@ -275,8 +287,9 @@ def _placement(
     return cv2.getPerspectiveTransform(corners, projected.astype(np.float32))
 
 
-def _talker_clip(data: Path, start: int, count: int) -> list[np.ndarray]:
-    """Return count frames (RGB) of person_talking_720p.mp4, cropped to the head and shoulders."""
+def _talker_clip(data: Path, start: int, count: int, square: bool = True) -> list[np.ndarray]:
+    """Return count frames (RGB, 360 px high) of person_talking_720p.mp4: its central square
+    (the head and shoulders, as a phone held upright shows it) or its whole 16:9 frame."""
     capture = cv2.VideoCapture(str(data / "video" / "person_talking_720p.mp4"))
     capture.set(cv2.CAP_PROP_POS_FRAMES, start)
     frames = []
@@ -285,8 +298,9 @@ def _talker_clip(data: Path, start: int, count: int) -> list[np.ndarray]:
         if not ok:
             break
         h, w = bgr.shape[:2]
-        crop = bgr[:, (w - h) // 2 : (w + h) // 2]  # the central square
-        frames.append(cv2.cvtColor(cv2.resize(crop, (360, 360)), cv2.COLOR_BGR2RGB))
+        crop = bgr[:, (w - h) // 2 : (w + h) // 2] if square else bgr
+        size = (360, 360) if square else (round(360 * w / h), 360)
+        frames.append(cv2.cvtColor(cv2.resize(crop, size), cv2.COLOR_BGR2RGB))
     capture.release()
     if not frames:
         raise OSError("cannot read person_talking_720p.mp4")
@@ -345,9 +359,10 @@ def render_attack(spec: AttackSpec, data: Path) -> Iterator[AttackFrame]:
         walkers = None
         background = np.clip(_background(spec, data, rng), 0, 255).astype(np.uint8)
     clip: list[np.ndarray] = []
-    if spec.kind == "video_replay":
-        clip = _talker_clip(data, int(rng.integers(0, 100)), count)
-        photo = Photo(clip[0], (135.0, 85.0, 225.0, 195.0))
+    if spec.kind in REPLAYS:
+        square = spec.kind == "video_replay"
+        clip = _talker_clip(data, int(rng.integers(0, 100)), count, square)
+        photo = Photo(clip[0], CLIP_FACE[spec.kind])
     else:
         photo = _photo(spec.person, data)
     image, alpha, face = _frame_artifact(photo, spec.kind, rng)
