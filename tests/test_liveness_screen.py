@@ -99,3 +99,25 @@ def test_the_tablet_replay_shows_the_talkers_whole_frame_on_a_tablet() -> None:
     background = int(np.median(row[:20]))
     inside = np.nonzero(np.abs(row - background) > 25)[0]  # the tablet's span on that row
     assert (left - inside.min()) / (right - left) > LivenessSettings().screen_max_margin
+
+
+def _barely_moving_track(settings: LivenessSettings) -> LivenessTrack:
+    """Return a track whose face moved 0.3 px per pair (a held print's tremor) while its
+    68-point fit read a nose parallax twice the bar, with no blink and no mouth motion."""
+    track = LivenessTrack(settings)
+    frames = 8
+    track.rectangles, track.screens = [None] * frames, [None] * frames
+    track.face_motions = [0.3] * (frames - 1)
+    track.residuals = [2 * settings.parallax_min] * 4
+    track.eyes, track.mouths = [0.3] * frames, [0.2] * frames
+    return track
+
+
+def test_parallax_on_a_face_that_barely_moved_is_no_sign_of_life() -> None:
+    """A frame-filling print held still: the landmark fit's jitter reads as parallax, but the
+    face's own points hardly moved, so it is not a sign of life; on a moving head it is."""
+    verdict = _barely_moving_track(LivenessSettings()).verdict()
+    assert not verdict.live and verdict.reason == "no_sign_of_life", verdict
+    assert verdict.needs is not None  # asked to turn the head, which a print cannot
+    counted = _barely_moving_track(LivenessSettings(parallax_min_motion=0.2)).verdict()
+    assert counted.live, counted

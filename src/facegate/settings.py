@@ -475,6 +475,13 @@ class LivenessSettings(_Section):
         le=1.0,
         description="Screen sides: a track showing them in this share of its frames is a replay.",
     )
+    parallax_min_motion: float = Field(
+        0.4,
+        ge=0.0,
+        description="Nose parallax counts as a sign of life only on a face whose own points "
+        "moved at least this (ring_face_px-scaled px, as face_motion): on a face that barely "
+        "moved, it is the 68-point fit's jitter.",
+    )
     challenge_always: bool = Field(
         False,
         description="Challenge: every matched track is first asked to turn its head to a side "

@@ -194,9 +194,11 @@ class LivenessTrack:
         moved = self.moved()
         frozen = 0.0 <= moved < s.frozen_max_px
         landmark = 0.0 if planar or frozen else 1.0
+        # parallax needs a head that moved: on a face that barely did, it is the fit's jitter
+        head_moved = 0.0 if 0.0 <= moved < s.parallax_min_motion else 1.0
         strengths = {
             "flow": max(0.0, flow) / s.flow_min,
-            "parallax": landmark * max(0.0, parallax) / s.parallax_min,
+            "parallax": landmark * head_moved * max(0.0, parallax) / s.parallax_min,
             "blink": landmark * blink / s.blink_min,
             "mouth": landmark * mouth / s.mouth_min,
         }
