@@ -29,6 +29,7 @@ from facegate.door_copy import DoorCopy
 from facegate.edge.client import CentreClient
 from facegate.edge.copy_keeper import CopyKeeper, load_copy
 from facegate.edge.offline import CopyDecider
+from facegate.edge.offline_limit import FailureWindow
 from facegate.edge.outbox import EdgeOutbox
 from facegate.edge.ruler import CentreRuler, template_body
 from facegate.gallery.access import SQLiteAccessStore
@@ -452,3 +453,42 @@ def test_an_offline_decision_must_fit_the_person_it_names(site: dict, centre: Ce
         assert answer.status_code == status, (person, answer.text)
     logged = [(e.track, e.person) for e in EventLog(site["db"]).scan(door="annex")]
     assert logged[-1] == (202, "Colin Powell") and (200, "Colin Powell") not in logged
+
+
+def test_an_offline_door_keeps_its_own_failure_limit(
+    site: dict, centre: Centre, tmp_path: Path
+) -> None:
+    """Cut off from the centre, a door deciding from its copy counts its own refusals: past
+    doors.rate_limit_failures in the window every attempt, the right person's too, is denied
+    rate_limited (whoever cut the network cannot hold up print after print); once the oldest
+    failure leaves the window the door admits again. Unlocks are not failures."""
+    probes = site["probes"]
+    edge = load_settings().edge.model_copy(update={"retry_seconds": 0.2})
+    client = CentreClient(centre.url, site["tokens"]["lab"], timeout_s=3.0)
+    keeper = CopyKeeper(client, "lab", MODEL, edge, tmp_path / "copy.json")
+    clock = [1000.0]
+    limit = FailureWindow(3, 60.0, lambda: clock[0])
+    outbox = EdgeOutbox(tmp_path / "outbox.db")
+    ruler = CentreRuler(client, outbox, 0.2, keeper.decider, limit)
+    try:
+        keeper.start()
+        centre.kill()
+        granted = ruler.rule(probes["Colin Powell"], MODEL, _evidence(1))
+        tries = [ruler.rule(probes["stranger"], MODEL, _evidence(t)) for t in (2, 3, 4)]
+        blocked = ruler.rule(probes["Colin Powell"], MODEL, _evidence(5))
+        clock[0] += 61.0
+        again = ruler.rule(probes["Colin Powell"], MODEL, _evidence(6))
+        assert (granted.decision, granted.reason) == ("unlock", "granted")
+        assert [(r.decision, r.reason) for r in tries] == [("deny", "unknown")] * 3
+        assert (blocked.decision, blocked.reason, blocked.decided_offline) == (
+            "deny",
+            "rate_limited",
+            True,
+        )
+        assert (again.decision, again.reason) == ("unlock", "granted")
+        assert outbox.counts()["waiting"] == 6  # every attempt is queued for the centre's log
+    finally:
+        centre.start()
+        ruler.close()
+        keeper.close()
+        client.close()

@@ -865,7 +865,8 @@ class DoorsSettings(_Section):
         5,
         ge=1,
         description="Failed attempts (deny or retry) per API key and per door within "
-        "rate_limit_window_seconds after which further checks answer 429 rate_limited.",
+        "rate_limit_window_seconds after which further checks answer 429 rate_limited; an edge "
+        "door deciding from its copy while the centre is away keeps the same limit itself.",
     )
     rate_limit_window_seconds: float = Field(
         60.0, gt=0.0, description="The sliding window the failed attempts are counted in."

@@ -40,9 +40,14 @@ class CopyDecider:
         )
 
     def rule(
-        self, template: np.ndarray, evidence: TrackEvidence, when: datetime | None = None
+        self,
+        template: np.ndarray,
+        evidence: TrackEvidence,
+        when: datetime | None = None,
+        rate_limited: bool = False,
     ) -> Ruling:
-        """Return the door's own ruling on a track's fused template at `when` (default now)."""
+        """Return the door's own ruling on a track's fused template at `when` (default now);
+        rate_limited: the door's own failure limit is reached (deny, rate_limited)."""
         copy = self.copy
         found = identify_embedding(
             np.asarray(template, dtype=np.float32), self.enrolled, copy.threshold, copy.identify_k
@@ -57,6 +62,7 @@ class CopyDecider:
             local,
             camera_live(evidence.live, self.rules),
             copy.retry_margin,
+            rate_limited=rate_limited,
             ask=evidence.ask,
         )
         return Ruling.of(verdict, match, self.rules.version, decided_offline=True)

@@ -25,6 +25,7 @@ from facegate.access_event import now_iso
 from facegate.decide.policy import centre_unreachable
 from facegate.edge.client import CentreClient, CentreRefused, CentreUnreachable
 from facegate.edge.offline import CopyDecider
+from facegate.edge.offline_limit import FailureWindow
 from facegate.edge.outbox import EdgeOutbox
 from facegate.stream.ruling import Ruling, TrackEvidence
 
@@ -81,7 +82,8 @@ class CentreRuler:
     """Rules on templates at the centre; denies (or asks its copy) and queues while it is away.
 
     offline: returns the door copy's decider while a fresh copy is held (edge.offline =
-    "cache"); None, or a None from it: deny, centre_unreachable.
+    "cache"); None, or a None from it: deny, centre_unreachable. limit: the door's own count of
+    its offline failures (edge/offline_limit.py); past it, offline attempts are rate_limited.
     """
 
     def __init__(
@@ -90,11 +92,13 @@ class CentreRuler:
         outbox: EdgeOutbox,
         retry_seconds: float,
         offline: Callable[[], CopyDecider | None] | None = None,
+        limit: FailureWindow | None = None,
     ) -> None:
         self.client = client
         self.outbox = outbox
         self.retry_seconds = retry_seconds
         self.offline = offline
+        self.limit = limit
         self._lock = threading.Lock()  # one sender at a time keeps the queue in order
         self._stop = threading.Event()
         self._retrier = threading.Thread(target=self._retry, name="facegate-edge", daemon=True)
@@ -120,7 +124,11 @@ class CentreRuler:
         """Return the door's own ruling from a fresh copy, else the fail-closed deny."""
         decider = self.offline() if self.offline is not None else None
         if decider is not None:
-            return decider.rule(template, evidence)
+            limited = self.limit is not None and self.limit.full()
+            ruling = decider.rule(template, evidence, rate_limited=limited)
+            if self.limit is not None and not limited and ruling.decision != "unlock":
+                self.limit.add()
+            return ruling
         verdict = centre_unreachable()
         return Ruling(verdict.decision, verdict.reason, None, None, 0.0, None)
 
