@@ -67,8 +67,7 @@ def main() -> None:
         lines = region_lines(image, box, s)
         found = screen_sides(lines, s) if lines is not None else None
         cue_ms.append((time.perf_counter() - start) * 1000)
-        face_height = lines.bottom - lines.top if lines is not None else 0.0
-        if lines is None or lines.bottom + s.screen_reach_below * face_height > lines.height:
+        if lines is None or lines.bottom + s.screen_reach_below * lines.height_px > lines.height:
             continue  # the photo ends before a shoulder would hide an edge: nothing to judge
         judged += 1
         if found is not None:

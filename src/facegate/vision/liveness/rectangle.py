@@ -61,6 +61,17 @@ class RegionLines:
         """Return the face box width in region pixels."""
         return self.right - self.left
 
+    @property
+    def height_px(self) -> float:
+        """Return the face box height in region pixels."""
+        return self.bottom - self.top
+
+    def angles(self) -> np.ndarray:
+        """Return each segment's angle from the horizontal, degrees in [0, 90]."""
+        segs = self.segments
+        dx, dy = segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1]
+        return np.degrees(np.arctan2(np.abs(dy), np.abs(dx)))
+
 
 def region_lines(
     frame: np.ndarray, box: FaceBox, s: LivenessSettings | None = None
@@ -106,10 +117,9 @@ def rectangle_in(lines: RegionLines, s: LivenessSettings) -> Rectangle | None:
     if not len(segs):
         return None
     fl, ft, fr, fb = lines.left, lines.top, lines.right, lines.bottom
-    fw, fh = fr - fl, fb - ft
-    dx, dy = segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1]
-    angle = np.degrees(np.arctan2(np.abs(dy), np.abs(dx)))
-    length = np.hypot(dx, dy)
+    fw, fh = lines.width, lines.height_px
+    angle = lines.angles()
+    length = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
     tan = math.tan(math.radians(s.rect_max_tilt_deg))
     lo, hi = s.rect_min_margin * fw, s.rect_max_margin * fw
 

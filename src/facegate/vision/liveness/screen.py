@@ -58,15 +58,11 @@ def _joined(xs: np.ndarray, y0: np.ndarray, y1: np.ndarray, x_tol: float, gap: f
 def screen_sides(lines: RegionLines, s: LivenessSettings) -> ScreenSides | None:
     """Return the long vertical sides enclosing the face that run past its chin, or None."""
     segs = lines.segments
-    if not len(segs):
-        return None
-    fl, ft, fr, fb = lines.left, lines.top, lines.right, lines.bottom
-    fw, fh = fr - fl, fb - ft
-    dx, dy = segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1]
-    angle = np.degrees(np.arctan2(np.abs(dy), np.abs(dx)))
-    vert = angle >= 90 - s.rect_max_tilt_deg
+    vert = lines.angles() >= 90 - s.rect_max_tilt_deg
     if not vert.any():
         return None
+    fl, ft, fr, fb = lines.left, lines.top, lines.right, lines.bottom
+    fw, fh = lines.width, lines.height_px
     xs = ((segs[:, 0] + segs[:, 2]) / 2)[vert]
     y0 = np.minimum(segs[:, 1], segs[:, 3])[vert]
     y1 = np.maximum(segs[:, 1], segs[:, 3])[vert]
