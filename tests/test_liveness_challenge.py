@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from facegate.settings import LivenessSettings, Settings
+from facegate.stream.challenge import Exchange
 from facegate.stream.head_model import turn_head
 from facegate.stream.liveness import TURN_LEFT, TURN_RIGHT, TURNS, LivenessTrack, turn_prompt
+from facegate.stream.lockout import Lockout
 from facegate.stream.loop import loop_pipeline
 from facegate.stream.scene import FACE_IN_CROP, head_crop
 from facegate.stream.turn_scene import answering_head
@@ -123,3 +125,66 @@ def test_an_answer_needs_the_face_to_leave_its_plane() -> None:
         verdict = track.verdict()
         assert verdict.live is live, (residuals, verdict.cues)
         assert live or verdict.reason == "turn_not_seen"
+
+
+def test_a_wrong_side_fails_and_is_not_asked_again_after_max_asks(detector: Detector) -> None:
+    """A head turning to the other side fails the answer: asked again (a new side) while
+    challenge_max_asks allows, then challenge_failed, not live and not asked again; a failed
+    answer is only decided when challenge_seconds are up."""
+    settings = LivenessSettings(challenge_max_asks=2)
+    turning = list(answering_head(PERSON, -1, yaw_deg=35.0, seed=1))  # to the person's right
+    first = _track(detector, turning, settings, TURN_LEFT).verdict()
+    assert not first.live and first.reason == "turn_not_seen" and first.needs in TURNS
+    assert first.exchange == Exchange(passed=0, failed=1)
+    second = LivenessTrack(settings, asked=TURN_LEFT, exchange=first.exchange)
+    for timestamp, image in turning:
+        boxes = detector.detect(image)
+        second.observe(image, max(boxes, key=lambda b: b.area), np.zeros((5, 2)), timestamp)
+    assert second.pending(turning[-1][0])  # 3 s not yet up: the person may still turn
+    assert not second.pending(settings.challenge_seconds)
+    verdict = second.verdict()
+    assert not verdict.live and verdict.reason == "challenge_failed", verdict.cues
+    assert verdict.needs is None and verdict.prompt is None
+    assert verdict.cues["failed_answers"] == 2
+    once = LivenessSettings(challenge_max_asks=1)
+    assert LivenessTrack(once, asked=TURN_LEFT, **_fields(second)).verdict().reason == (
+        "challenge_failed"
+    )
+
+
+def _fields(track: LivenessTrack) -> dict:
+    """Return the observed cue series of a track, to judge them again under other settings."""
+    names = ("rectangles", "residuals", "eyes", "mouths", "yaws", "times", "face_residuals")
+    return {name: getattr(track, name) for name in (*names, "face_motions")}
+
+
+def test_rounds_one_correct_side_is_not_enough(detector: Detector) -> None:
+    """With challenge_rounds = 2 a correct answer asks the next side at once (not live, reason
+    challenge, a new random side); the second correct answer in a row is live; a failed
+    answer starts the row again."""
+    settings = LivenessSettings(challenge_rounds=2)
+    turning = list(answering_head(PERSON, -1, yaw_deg=35.0, seed=1))
+    first = _track(detector, turning, settings, TURN_RIGHT)
+    verdict = first.verdict()
+    assert not verdict.live and verdict.reason == "challenge", verdict.cues
+    assert verdict.needs == first.challenge and verdict.prompt == turn_prompt(
+        first.challenge, settings
+    )
+    assert verdict.exchange == Exchange(passed=1, failed=0)
+    assert not first.pending(1.0)  # the next side is asked at once
+    second = LivenessTrack(settings, asked=TURN_RIGHT, exchange=verdict.exchange, **_fields(first))
+    assert second.verdict().live, second.verdict().cues
+    single = LivenessTrack(LivenessSettings(), asked=TURN_RIGHT, **_fields(first))
+    assert single.verdict().live  # one round (the default): one answer is enough
+    assert Exchange(passed=1, failed=0).after(False) == Exchange(passed=0, failed=1)
+
+
+def test_lockout_counts_failures_in_a_sliding_window() -> None:
+    """The camera locks at the limit of failures within the window and opens when the oldest
+    leaves it."""
+    lockout = Lockout(2, 10.0)
+    lockout.record(0.0)
+    assert not lockout.locked(1.0)
+    lockout.record(5.0)
+    assert lockout.locked(5.0) and lockout.locked(9.9)
+    assert not lockout.locked(10.0)

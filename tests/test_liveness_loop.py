@@ -158,7 +158,7 @@ def test_replayed_video_of_the_talker_is_refused(gallery: SQLiteGallery, talker:
     assert events[0].liveness["needs"] in TURNS and events[0].prompt
     answers = [e.liveness for e in events[1:] if e.liveness and e.liveness["asked"]]
     assert answers and not any(a["live"] for a in answers), answers
-    assert all(a["reason"] in ("turn_not_seen", "replay") for a in answers), answers
+    assert all(a["reason"] in ("turn_not_seen", "challenge_failed", "replay") for a in answers)
 
 
 @pytest.mark.parametrize("where", ["setting", "door"])
@@ -227,3 +227,44 @@ def test_lifeless_print_gets_a_prompt_at_the_webhook(
     assert posted and posted[0]["prompt"] == retries[0].prompt
     assert [e.decision for e in after] == ["unlock"], [e.liveness for e in after]
     assert after[0].liveness is not None and after[0].liveness["asked"] == TURN_HEAD
+
+
+def test_a_failed_challenge_is_denied_not_live_and_rests(gallery: SQLiteGallery) -> None:
+    """An enrolled face that turns the other way each time is asked again once (a new side),
+    then denied not_live (challenge_failed) and not asked again: its track rests
+    liveness.challenge_fail_hold_seconds. Having failed challenge_fail_limit times (1 here), the
+    camera then denies the next track rate_limited without asking it."""
+    live = LivenessSettings(challenge_always=True, challenge_fail_limit=1)
+    quick = TrackSettings(cooldown_seconds=0.2)  # a track decided otherwise would be again soon
+    settings = Settings().model_copy(update={"liveness": live, "track": quick})
+    loop = AccessLoop(settings, gallery, lambda e: None)
+    events: list[AccessEvent] = []
+    timestamp = 0.0
+    for timestamp, image in answering_head("Eileen Collins", 0, seconds=1.5, seed=1, lead_s=1.0):
+        events += loop.process(image, timestamp)
+        if events:
+            break
+    for _ in range(live.challenge_max_asks):
+        asked = events[-1].liveness["needs"] if events[-1].liveness else None
+        assert events[-1].decision == "retry" and asked in TURNS, events[-1].liveness
+        away = -1 if asked == TURN_LEFT else 1  # the other side
+        start, count = timestamp + 0.07, len(events)
+        for t, image in answering_head("Eileen Collins", away, seconds=3.5, yaw_deg=35.0, seed=1):
+            timestamp = start + t
+            events += loop.process(image, timestamp)
+            if len(events) > count:
+                break
+        assert len(events) == count + 1, "each failed answer is decided"
+    assert [e.track for e in events] == [events[0].track] * len(events)
+    failed = events[-1]
+    assert (failed.decision, failed.reason, failed.prompt) == ("deny", "not_live", None)
+    assert failed.liveness is not None and failed.liveness["reason"] == "challenge_failed"
+    assert failed.liveness["needs"] is None
+    rest = answering_head("Eileen Collins", 0, seconds=1.5, seed=2)
+    assert _run(loop, ((timestamp + 0.07 + t, image) for t, image in rest)) == []  # resting
+    empty = answering_head("Eileen Collins", 0, seconds=0.1, lead_s=1.5, seed=2)
+    back = answering_head("Eileen Collins", 0, seconds=1.5, seed=2)
+    frames = [f for f in empty if f[0] < 1.5] + [(1.5 + t, image) for t, image in back]
+    again = _run(loop, ((timestamp + 2.0 + t, image) for t, image in frames))
+    assert again and again[0].track != failed.track, [e.liveness for e in again]
+    assert [(e.decision, e.reason, e.prompt) for e in again] == [("deny", "rate_limited", None)]

@@ -542,6 +542,39 @@ class LivenessSettings(_Section):
         "does not log a refusal every few seconds; a person who leaves and returns is a new "
         "track.",
     )
+    challenge_max_asks: int = Field(
+        2,
+        ge=1,
+        description="Challenge: failed answers one track may give (a turn to the other side, or "
+        "no turn within challenge_seconds) before its verdict is challenge_failed: not live, not "
+        "asked again; the loop denies it not_live and rests the track "
+        "challenge_fail_hold_seconds. Until then each failed answer asks a new random side.",
+    )
+    challenge_rounds: int = Field(
+        1,
+        ge=1,
+        description="Challenge: sides (each drawn at random) a track must answer correctly in a "
+        "row before it is live; a failed answer starts the row again. Each round halves a "
+        "recording's chance and adds about one answer's time (0.9 s) for everyone.",
+    )
+    challenge_fail_hold_seconds: float = Field(
+        60.0,
+        ge=0.0,
+        description="Challenge: a track denied challenge_failed is not decided again for this "
+        "long while it stays tracked (others rest track.cooldown_seconds): a phone held up does "
+        "not get new asks every few seconds.",
+    )
+    challenge_fail_limit: int = Field(
+        3,
+        ge=1,
+        description="Challenge: after this many tracks denied challenge_failed at one camera "
+        "within challenge_fail_window_seconds, the loop denies every further decision there "
+        "rate_limited (no more asks) until the oldest failure leaves the window: a replay held "
+        "up again and again (a new track each time) cannot retry forever.",
+    )
+    challenge_fail_window_seconds: float = Field(
+        600.0, gt=0.0, description="Challenge: the sliding window challenge_fail_limit counts in."
+    )
 
 
 class SourceSettings(_Section):

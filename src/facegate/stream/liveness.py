@@ -8,7 +8,9 @@ that never moves (a poster) is frozen, and its landmark jitter is no sign of lif
 level sets how much evidence a track needs; when it has none, the verdict asks for a head turn,
 which the next attempt must show. With liveness.challenge_always or at level high (a door's
 security level high sets it there) every matched track is first asked to turn to a side drawn at
-random (a recording cannot know it); only a turn to that side then counts.
+random (a recording cannot know it); only a turn to that side then counts. A track must answer
+liveness.challenge_rounds sides in a row; after liveness.challenge_max_asks failed answers it is
+refused (challenge_failed) and not asked again (stream/challenge.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import cv2
 import numpy as np
 
 from facegate.settings import LivenessSettings
+from facegate.stream.challenge import Exchange
 from facegate.vision.liveness.blink import blink_depth, eye_aspect, mouth_aspect, mouth_motion
 from facegate.vision.liveness.landmarks import landmarks_68
 from facegate.vision.liveness.motion import RingParams, ring_motion
@@ -69,9 +72,10 @@ class LivenessResult:
     frames: int
     needs: str | None = None
     prompt: str | None = None
-    reason: str | None = (
-        None  # replay, frozen, planar, no_sign_of_life, too_few_frames, turn_not_seen, challenge
-    )
+    # replay, frozen, planar, no_sign_of_life, too_few_frames, turn_not_seen, challenge,
+    # challenge_failed (asked a side liveness.challenge_max_asks times without an answer)
+    reason: str | None = None
+    exchange: Exchange | None = None  # asked a side: the track's challenge after this answer
 
 
 def _ring_params(s: LivenessSettings) -> RingParams:
@@ -102,11 +106,13 @@ class LivenessTrack:
     turn counts: the face must leave a plane (face flow) and the nose show parallax; after
     "turn_left" / "turn_right" only a turn to that side (the nose tip against the jaw).
     challenge: the side this track asks for if it must ask one (drawn at random per track).
+    exchange: the track's challenge before this attempt (answers of its earlier attempts).
     """
 
     settings: LivenessSettings = field(default_factory=LivenessSettings)
     asked: str | None = None
     challenge: str = field(default_factory=pick_turn)
+    exchange: Exchange = field(default_factory=Exchange)
     rectangles: list[Rectangle | None] = field(default_factory=list)
     screens: list[ScreenSides | None] = field(default_factory=list)
     residuals: list[float] = field(default_factory=list)
@@ -163,6 +169,8 @@ class LivenessTrack:
         if timestamp - self.first_time < s.min_seconds:
             return True
         verdict = self.verdict()
+        if self.asked in TURNS:  # an answer: a failed one is only known when the time is up
+            return verdict.reason in ("turn_not_seen", "challenge_failed")
         # A first attempt under the challenge asks at once: waiting would show nothing new.
         return not verdict.live and verdict.needs is not None and verdict.reason != "challenge"
 
@@ -215,17 +223,23 @@ class LivenessTrack:
         needed = 0 if s.level == "low" else 1  # high: the challenge's turn (below)
         if self.asked is not None:  # after a prompt, at any level, the asked motion only
             needed = 1
-        challenge = challenges(s) and self.asked is None
-        live = (
+        shown = (
             frames >= s.min_frames and not replay and not planar and not frozen and signs >= needed
-        ) and not challenge
+        )
+        # a correct answer short of challenge_rounds in a row is asked the next side at once
+        next_round = self.asked in TURNS and shown and self.exchange.passed + 1 < s.challenge_rounds
+        challenge = (challenges(s) and self.asked is None) or next_round
+        live = shown and not challenge
+        failed_out = self.asked in TURNS and self.exchange.failed + 1 >= s.challenge_max_asks
         if frames < s.min_frames:
             reason = "too_few_frames"
         elif replay:
             reason = "replay"
         elif frozen:  # before any prompt: a poster is not asked (or challenged) to turn
             reason = "frozen"
-        elif not live and self.asked is not None:
+        elif failed_out and not shown:
+            reason = "challenge_failed"  # no more asks on this track
+        elif not live and not next_round and self.asked is not None:
             reason = "turn_not_seen"
         elif challenge:
             reason = "challenge"
@@ -256,6 +270,9 @@ class LivenessTrack:
         if reason in ("no_sign_of_life", "planar", "turn_not_seen", "challenge"):
             directed = challenges(s) or self.asked in TURNS
             needs = self.challenge if directed else TURN_HEAD
+        exchange = self.exchange.after(shown) if self.asked in TURNS else None
+        if exchange is not None:
+            cues["rounds_passed"], cues["failed_answers"] = exchange.passed, exchange.failed
         return LivenessResult(
             live=live,
             score=round(float(score), 3),
@@ -264,6 +281,7 @@ class LivenessTrack:
             needs=needs,
             prompt=turn_prompt(needs, s) if needs else None,
             reason=reason,
+            exchange=exchange,
         )
 
     def moved(self) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -16,9 +16,11 @@ from facegate.decide.search import identify_frames_in
 from facegate.gallery.access import AccessStore
 from facegate.gallery.types import Gallery
 from facegate.settings import Settings
+from facegate.stream.challenge import Exchange
 from facegate.stream.early import VectorCache, early_ruling
 from facegate.stream.gates import build_gate
 from facegate.stream.liveness import LivenessTrack, door_liveness
+from facegate.stream.lockout import Lockout
 from facegate.stream.ruling import RemoteRuler, Ruling, TrackEvidence
 from facegate.stream.select import BestFrames, covered_share, frame_score
 from facegate.stream.tracker import Tracker
@@ -98,6 +100,9 @@ class AccessLoop:
         self._door: DoorPolicy | None = None
         self._door_at = -float("inf")
         self._asked: tuple[str, float] | None = None  # the motion asked for, and until when
+        self._exchanges: dict[int, tuple[str, Exchange]] = {}  # a challenged track's side, so far
+        live = settings.liveness
+        self.lockout = Lockout(live.challenge_fail_limit, live.challenge_fail_window_seconds)
         self.on_chip: Callable[[np.ndarray], None] | None = None  # gets each decided best chip
 
     @property
@@ -189,8 +194,10 @@ class AccessLoop:
         state = self._tracks.get(track_id)
         if state is None:
             asked = self._asked[0] if self._asked and timestamp < self._asked[1] else None
+            asked, exchange = self._exchanges.pop(track_id, (asked, Exchange()))
             level = self._policy().rules.level if self.remote is None else None
-            liveness = LivenessTrack(door_liveness(self.settings.liveness, level), asked=asked)
+            settings = door_liveness(self.settings.liveness, level)
+            liveness = LivenessTrack(settings, asked=asked, exchange=exchange)
             state = _TrackState(BestFrames(self.settings.select), time.monotonic(), liveness)
             self._tracks[track_id] = state
         vision = self.pipeline.settings
@@ -216,6 +223,7 @@ class AccessLoop:
             if state is not None and self._enough(state):
                 events.append(self._decide(track_id, state, timestamp))
             self._tracks.pop(track_id, None)
+            self._exchanges.pop(track_id, None)
         return events
 
     def _decide(
@@ -254,13 +262,16 @@ class AccessLoop:
             verdict = self.remote.rule(fuse_embeddings(vectors), self.pipeline.embedder.name, track)
         else:
             verdict = self._rule_here(vectors, live.live, live.needs is not None)
+        if verdict.decision != "deny" and self.lockout.locked(timestamp):
+            verdict = replace(verdict, decision="deny", reason="rate_limited", person=None)
         prompt = None
         if verdict.reason == "liveness_retry":  # a matched face with no sign of life yet
             prompt = live.prompt
             self._asked = (str(live.needs), timestamp + self.settings.liveness.ask_seconds)
+            if live.exchange is not None:  # its next answer continues this track's challenge
+                self._exchanges[track_id] = (str(live.needs), live.exchange)
         if verdict.reason != "liveness_retry":  # a prompted person answers on the same track
-            poster = verdict.decision == "deny" and live.reason == "frozen"
-            hold = self.settings.liveness.frozen_hold_seconds if poster else None
+            hold = self._hold(verdict, live.reason, timestamp)
             self.tracker.mark_decided(track_id, timestamp, hold)
         del self._tracks[track_id]
         self.stats.decisions += 1
@@ -288,6 +299,19 @@ class AccessLoop:
             self.on_chip(top.chip)
         self.on_event(event)
         return event
+
+    def _hold(self, verdict: Ruling, reason: str | None, timestamp: float) -> float | None:
+        """Return how long a decided track rests (None: track.cooldown_seconds): a poster
+        liveness.frozen_hold_seconds, a failed challenge challenge_fail_hold_seconds (and it
+        counts toward the camera's lockout)."""
+        if verdict.decision != "deny":
+            return None
+        if reason == "frozen":
+            return self.settings.liveness.frozen_hold_seconds
+        if reason == "challenge_failed" and verdict.reason == "not_live":
+            self.lockout.record(timestamp)
+            return self.settings.liveness.challenge_fail_hold_seconds
+        return None
 
     def _rule_here(self, vectors: np.ndarray, live: bool | None, ask: bool) -> Ruling:
         """Return the ruling of this door's gallery (its search() + count()) and policy."""
