@@ -188,3 +188,13 @@ def test_lockout_counts_failures_in_a_sliding_window() -> None:
     lockout.record(5.0)
     assert lockout.locked(5.0) and lockout.locked(9.9)
     assert not lockout.locked(10.0)
+
+
+def test_the_lockout_says_when_the_camera_unlocks() -> None:
+    """remaining(): the seconds until the failures in the window drop below the limit."""
+    lockout = Lockout(2, 60.0)
+    assert lockout.remaining(0.0) == 0.0
+    for t in (10.0, 20.0, 30.0):
+        lockout.record(t)
+    assert lockout.remaining(35.0) == pytest.approx(45.0)  # 20 s + 60 s: then one is left
+    assert lockout.remaining(81.0) == 0.0

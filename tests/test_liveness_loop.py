@@ -268,3 +268,29 @@ def test_a_failed_challenge_is_denied_not_live_and_rests(gallery: SQLiteGallery)
     again = _run(loop, ((timestamp + 2.0 + t, image) for t, image in frames))
     assert again and again[0].track != failed.track, [e.liveness for e in again]
     assert [(e.decision, e.reason, e.prompt) for e in again] == [("deny", "rate_limited", None)]
+
+
+def test_a_new_track_is_challenged_anew_not_by_the_announced_side(
+    gallery: SQLiteGallery,
+) -> None:
+    """The side a track was asked is announced at the door: a replay cued to that side and
+    raised again (a new track) must not answer it. The new track gets its own challenge first,
+    so even a head turning the announced way is asked again, never let in on that turn."""
+    loop = AccessLoop(CHALLENGE, gallery, lambda event: None)
+    events: list[AccessEvent] = []
+    timestamp = 0.0
+    for timestamp, image in answering_head("Eileen Collins", 0, seconds=1.5, seed=1, lead_s=1.0):
+        events += loop.process(image, timestamp)
+        if events:
+            break
+    asked = events[0].liveness["needs"] if events[0].liveness else None
+    assert events[0].decision == "retry" and asked in TURNS
+    empty = answering_head("Eileen Collins", 0, seconds=0.1, lead_s=1.5, seed=2)
+    sign = 1 if asked == TURN_LEFT else -1
+    turning = answering_head("Eileen Collins", sign, yaw_deg=35.0, seed=1)
+    frames = [f for f in empty if f[0] < 1.5] + [(1.5 + t, image) for t, image in turning]
+    after = _run(loop, ((timestamp + 0.07 + t, image) for t, image in frames))
+    assert after and after[0].track != events[0].track
+    assert after[0].decision == "retry", [e.liveness for e in after]
+    assert after[0].liveness is not None and after[0].liveness["reason"] == "challenge"
+    assert after[0].liveness["asked"] is None

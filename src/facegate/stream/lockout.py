@@ -32,3 +32,9 @@ class Lockout:
         """Return whether the failures within the window reached the limit."""
         self._expire(timestamp)
         return len(self._failures) >= self.limit
+
+    def remaining(self, timestamp: float) -> float:
+        """Return the seconds until the camera unlocks (0 when it is not locked)."""
+        if not self.locked(timestamp):
+            return 0.0
+        return self._failures[-self.limit] + self.window_s - timestamp

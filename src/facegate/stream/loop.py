@@ -19,7 +19,7 @@ from facegate.settings import Settings
 from facegate.stream.challenge import Exchange
 from facegate.stream.early import VectorCache, early_ruling
 from facegate.stream.gates import build_gate
-from facegate.stream.liveness import LivenessTrack, door_liveness
+from facegate.stream.liveness import TURNS, LivenessTrack, door_liveness
 from facegate.stream.lockout import Lockout
 from facegate.stream.ruling import RemoteRuler, Ruling, TrackEvidence
 from facegate.stream.select import BestFrames, covered_share, frame_score
@@ -194,6 +194,8 @@ class AccessLoop:
         state = self._tracks.get(track_id)
         if state is None:
             asked = self._asked[0] if self._asked and timestamp < self._asked[1] else None
+            if asked in TURNS:  # an announced side belongs to its track: a new one (a replay
+                asked = None  # cued to that side and raised again) is challenged anew
             asked, exchange = self._exchanges.pop(track_id, (asked, Exchange()))
             level = self._policy().rules.level if self.remote is None else None
             settings = door_liveness(self.settings.liveness, level)
@@ -268,8 +270,8 @@ class AccessLoop:
         if verdict.reason == "liveness_retry":  # a matched face with no sign of life yet
             prompt = live.prompt
             self._asked = (str(live.needs), timestamp + self.settings.liveness.ask_seconds)
-            if live.exchange is not None:  # its next answer continues this track's challenge
-                self._exchanges[track_id] = (str(live.needs), live.exchange)
+            if live.needs in TURNS:  # its next answer continues this track's challenge
+                self._exchanges[track_id] = (str(live.needs), live.exchange or Exchange())
         if verdict.reason != "liveness_retry":  # a prompted person answers on the same track
             hold = self._hold(verdict, live.reason, timestamp)
             self.tracker.mark_decided(track_id, timestamp, hold)
@@ -303,7 +305,7 @@ class AccessLoop:
     def _hold(self, verdict: Ruling, reason: str | None, timestamp: float) -> float | None:
         """Return how long a decided track rests (None: track.cooldown_seconds): a poster
         liveness.frozen_hold_seconds, a failed challenge challenge_fail_hold_seconds (and it
-        counts toward the camera's lockout)."""
+        counts toward the camera's lockout), a track refused by the lockout until it ends."""
         if verdict.decision != "deny":
             return None
         if reason == "frozen":
@@ -311,6 +313,8 @@ class AccessLoop:
         if reason == "challenge_failed" and verdict.reason == "not_live":
             self.lockout.record(timestamp)
             return self.settings.liveness.challenge_fail_hold_seconds
+        if verdict.reason == "rate_limited" and self.lockout.locked(timestamp):
+            return self.lockout.remaining(timestamp)  # one refusal per track while locked
         return None
 
     def _rule_here(self, vectors: np.ndarray, live: bool | None, ask: bool) -> Ruling:
