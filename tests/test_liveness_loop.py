@@ -180,13 +180,21 @@ def test_a_head_turning_as_asked_is_let_in_on_the_same_track(
         _challenge_answered(AccessLoop(CHALLENGE, gallery, lambda event: None))
 
 
-def _challenge_answered(loop: AccessLoop) -> None:
-    """Check that the loop asks a standing head a side and lets it in once it turns that way."""
+def _first_decision(loop: AccessLoop) -> tuple[list[AccessEvent], float]:
+    """Feed a standing head until the loop decides (under the challenge: asks it a side);
+    return the decisions and the time of that frame."""
     events: list[AccessEvent] = []
+    timestamp = 0.0
     for timestamp, image in answering_head("Eileen Collins", 0, seconds=1.5, seed=1, lead_s=1.0):
         events += loop.process(image, timestamp)
-        if events:  # the prompt is shown: the person turns from the next frame on
+        if events:
             break
+    return events, timestamp
+
+
+def _challenge_answered(loop: AccessLoop) -> None:
+    """Check that the loop asks a standing head a side and lets it in once it turns that way."""
+    events, timestamp = _first_decision(loop)  # the prompt: the person turns from the next frame
     assert [e.decision for e in events] == ["retry"], [e.liveness for e in events]
     asked = events[0].liveness["needs"] if events[0].liveness else None
     assert asked in TURNS and events[0].prompt == turn_prompt(asked, CHALLENGE.liveness)
@@ -238,12 +246,7 @@ def test_a_failed_challenge_is_denied_not_live_and_rests(gallery: SQLiteGallery)
     quick = TrackSettings(cooldown_seconds=0.2)  # a track decided otherwise would be again soon
     settings = Settings().model_copy(update={"liveness": live, "track": quick})
     loop = AccessLoop(settings, gallery, lambda e: None)
-    events: list[AccessEvent] = []
-    timestamp = 0.0
-    for timestamp, image in answering_head("Eileen Collins", 0, seconds=1.5, seed=1, lead_s=1.0):
-        events += loop.process(image, timestamp)
-        if events:
-            break
+    events, timestamp = _first_decision(loop)
     for _ in range(live.challenge_max_asks):
         asked = events[-1].liveness["needs"] if events[-1].liveness else None
         assert events[-1].decision == "retry" and asked in TURNS, events[-1].liveness
@@ -277,12 +280,7 @@ def test_a_new_track_is_challenged_anew_not_by_the_announced_side(
     raised again (a new track) must not answer it. The new track gets its own challenge first,
     so even a head turning the announced way is asked again, never let in on that turn."""
     loop = AccessLoop(CHALLENGE, gallery, lambda event: None)
-    events: list[AccessEvent] = []
-    timestamp = 0.0
-    for timestamp, image in answering_head("Eileen Collins", 0, seconds=1.5, seed=1, lead_s=1.0):
-        events += loop.process(image, timestamp)
-        if events:
-            break
+    events, timestamp = _first_decision(loop)
     asked = events[0].liveness["needs"] if events[0].liveness else None
     assert events[0].decision == "retry" and asked in TURNS
     empty = answering_head("Eileen Collins", 0, seconds=0.1, lead_s=1.5, seed=2)
