@@ -29,7 +29,6 @@ from facegate.door_copy import DoorCopy
 from facegate.edge.client import CentreClient
 from facegate.edge.copy_keeper import CopyKeeper, load_copy
 from facegate.edge.offline import CopyDecider
-from facegate.edge.offline_limit import FailureWindow
 from facegate.edge.outbox import EdgeOutbox
 from facegate.edge.ruler import CentreRuler, template_body
 from facegate.gallery.access import SQLiteAccessStore
@@ -38,6 +37,7 @@ from facegate.media import load_image
 from facegate.monitor.events import EventLog
 from facegate.service.keys import KeyStore
 from facegate.settings import Settings, load_settings
+from facegate.stream.lockout import Lockout
 from facegate.stream.ruling import TrackEvidence
 
 MODEL = "dlib-resnet-v1"
@@ -467,9 +467,8 @@ def test_an_offline_door_keeps_its_own_failure_limit(
     client = CentreClient(centre.url, site["tokens"]["lab"], timeout_s=3.0)
     keeper = CopyKeeper(client, "lab", MODEL, edge, tmp_path / "copy.json")
     clock = [1000.0]
-    limit = FailureWindow(3, 60.0, lambda: clock[0])
     outbox = EdgeOutbox(tmp_path / "outbox.db")
-    ruler = CentreRuler(client, outbox, 0.2, keeper.decider, limit)
+    ruler = CentreRuler(client, outbox, 0.2, keeper.decider, Lockout(3, 60.0), lambda: clock[0])
     try:
         keeper.start()
         centre.kill()

@@ -11,11 +11,11 @@ from facegate.actions.outbox import Outbox
 from facegate.door import run_loop
 from facegate.edge.client import CentreClient
 from facegate.edge.copy_keeper import CopyKeeper
-from facegate.edge.offline_limit import FailureWindow
 from facegate.edge.outbox import EdgeOutbox, default_outbox_path
 from facegate.edge.ruler import CentreRuler
 from facegate.errors import SettingsError
 from facegate.settings import Settings
+from facegate.stream.lockout import Lockout
 from facegate.stream.loop import AccessLoop, LoopStats
 from facegate.stream.sources import open_source
 
@@ -66,7 +66,7 @@ def run_edge_door(
                 keeper.start()
             offline = keeper.decider if keeper is not None else None
             doors = settings.doors
-            limit = FailureWindow(doors.rate_limit_failures, doors.rate_limit_window_seconds)
+            limit = Lockout(doors.rate_limit_failures, doors.rate_limit_window_seconds)
             loop.remote = ruler = CentreRuler(client, outbox, edge.retry_seconds, offline, limit)
             try:
                 return run_loop(frames, loop, max_seconds)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -25,8 +26,8 @@ from facegate.access_event import now_iso
 from facegate.decide.policy import centre_unreachable
 from facegate.edge.client import CentreClient, CentreRefused, CentreUnreachable
 from facegate.edge.offline import CopyDecider
-from facegate.edge.offline_limit import FailureWindow
 from facegate.edge.outbox import EdgeOutbox
+from facegate.stream.lockout import Lockout
 from facegate.stream.ruling import Ruling, TrackEvidence
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ class CentreRuler:
 
     offline: returns the door copy's decider while a fresh copy is held (edge.offline =
     "cache"); None, or a None from it: deny, centre_unreachable. limit: the door's own count of
-    its offline failures (edge/offline_limit.py); past it, offline attempts are rate_limited.
+    its offline refusals (stream/lockout.py, timed by clock); past it, offline attempts are
+    rate_limited.
     """
 
     def __init__(
@@ -92,13 +94,15 @@ class CentreRuler:
         outbox: EdgeOutbox,
         retry_seconds: float,
         offline: Callable[[], CopyDecider | None] | None = None,
-        limit: FailureWindow | None = None,
+        limit: Lockout | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.outbox = outbox
         self.retry_seconds = retry_seconds
         self.offline = offline
         self.limit = limit
+        self.clock = clock
         self._lock = threading.Lock()  # one sender at a time keeps the queue in order
         self._stop = threading.Event()
         self._retrier = threading.Thread(target=self._retry, name="facegate-edge", daemon=True)
@@ -124,10 +128,11 @@ class CentreRuler:
         """Return the door's own ruling from a fresh copy, else the fail-closed deny."""
         decider = self.offline() if self.offline is not None else None
         if decider is not None:
-            limited = self.limit is not None and self.limit.full()
+            now = self.clock()
+            limited = self.limit is not None and self.limit.locked(now)
             ruling = decider.rule(template, evidence, rate_limited=limited)
             if self.limit is not None and not limited and ruling.decision != "unlock":
-                self.limit.add()
+                self.limit.record(now)
             return ruling
         verdict = centre_unreachable()
         return Ruling(verdict.decision, verdict.reason, None, None, 0.0, None)

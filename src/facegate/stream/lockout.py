@@ -1,8 +1,10 @@
-"""Failed challenges at one camera in a sliding window: a replay cannot retry forever.
+"""Failures in a sliding window: past a limit, further attempts are refused until one ages out.
 
-Each track refused challenge_failed is one failure; once liveness.challenge_fail_limit of them
-fall within liveness.challenge_fail_window_seconds, the camera is locked (its loop denies
-rate_limited) until the oldest leaves the window. Times are the stream's timestamps.
+Two users: the access loop counts its tracks refused challenge_failed (liveness.challenge_fail_limit
+within liveness.challenge_fail_window_seconds lock the camera: its loop denies rate_limited, so a
+replay cannot retry forever; times are the stream's timestamps), and an edge door deciding from
+its copy while the centre is away counts its own refusals against doors.rate_limit_failures
+within doors.rate_limit_window_seconds, as the centre would (times from its monotonic clock).
 """
 
 from __future__ import annotations

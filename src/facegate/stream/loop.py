@@ -272,6 +272,8 @@ class AccessLoop:
             self._asked = (str(live.needs), timestamp + self.settings.liveness.ask_seconds)
             if live.needs in TURNS:  # its next answer continues this track's challenge
                 self._exchanges[track_id] = (str(live.needs), live.exchange or Exchange())
+        if live.reason == "challenge_failed" and verdict.reason == "not_live":
+            self.lockout.record(timestamp)  # counts toward the camera's lockout
         if verdict.reason != "liveness_retry":  # a prompted person answers on the same track
             hold = self._hold(verdict, live.reason, timestamp)
             self.tracker.mark_decided(track_id, timestamp, hold)
@@ -304,14 +306,13 @@ class AccessLoop:
 
     def _hold(self, verdict: Ruling, reason: str | None, timestamp: float) -> float | None:
         """Return how long a decided track rests (None: track.cooldown_seconds): a poster
-        liveness.frozen_hold_seconds, a failed challenge challenge_fail_hold_seconds (and it
-        counts toward the camera's lockout), a track refused by the lockout until it ends."""
+        liveness.frozen_hold_seconds, a failed challenge challenge_fail_hold_seconds, a track
+        refused by the lockout until it ends."""
         if verdict.decision != "deny":
             return None
         if reason == "frozen":
             return self.settings.liveness.frozen_hold_seconds
         if reason == "challenge_failed" and verdict.reason == "not_live":
-            self.lockout.record(timestamp)
             return self.settings.liveness.challenge_fail_hold_seconds
         if verdict.reason == "rate_limited" and self.lockout.locked(timestamp):
             return self.lockout.remaining(timestamp)  # one refusal per track while locked

@@ -63,13 +63,13 @@ def screen_sides(lines: RegionLines, s: LivenessSettings) -> ScreenSides | None:
         return None
     fl, ft, fr, fb = lines.left, lines.top, lines.right, lines.bottom
     fw, fh = lines.width, lines.height_px
+    lowest = fb + s.screen_reach_below * fh
+    if lowest > lines.height:  # the view ends before a shoulder would hide an edge: can't tell
+        return None
     xs = ((segs[:, 0] + segs[:, 2]) / 2)[vert]
     y0 = np.minimum(segs[:, 1], segs[:, 3])[vert]
     y1 = np.maximum(segs[:, 1], segs[:, 3])[vert]
     runs = _joined(xs, y0, y1, s.screen_join_px * fw, s.screen_join_gap * fh)
-    lowest = fb + s.screen_reach_below * fh
-    if lowest > lines.height:  # the view ends before a shoulder would hide an edge: can't tell
-        return None
     lo, hi = s.rect_min_margin * fw, s.screen_max_margin * fw
     highest = ft + s.screen_reach_above * fh
     long_runs = [(x, b) for x, t, b in runs if t <= highest and b >= lowest]
