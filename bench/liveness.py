@@ -41,12 +41,13 @@ from rich.console import Console
 from rich.table import Table
 
 from facegate.settings import Settings, load_settings
-from facegate.stream.attacks import KINDS
+from facegate.stream.attacks import KINDS, render_lead_in
 from facegate.stream.liveness import TURN_LEFT, TURNS, LivenessResult, LivenessTrack
 from facegate.stream.loop import loop_pipeline
-from facegate.stream.scene import SceneSegment, demo_scene
+from facegate.stream.scene import DEFAULT_FPS, SceneSegment, demo_scene
 from facegate.stream.tracker import Tracker
 from facegate.stream.turn_scene import answering_head
+from facegate.vision.liveness.backdrop import Backdrop, hides_backdrop
 from facegate.vision.liveness.landmarks import landmarks_68
 from facegate.vision.liveness.motion import ring_motion
 from facegate.vision.liveness.planarity import nose_parallax
@@ -138,15 +139,33 @@ def _boxes_cached(
         cache.write_text(json.dumps({"key": key, "boxes": found}))
 
 
+def _watched(
+    backdrop: Backdrop, frames: Iterable, lead_in: Iterable[np.ndarray], fps: float, seen: list
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield the frames, after showing the camera its lead-in (the scene before, at fps); each
+    frame's backdrop view goes to seen[0] as it is yielded."""
+    before = list(lead_in)
+    for index, image in enumerate(before):
+        backdrop.observe(image, (index - len(before)) / fps)
+    for timestamp, image in frames:
+        seen[:] = [backdrop.observe(image, timestamp)]
+        yield timestamp, image
+
+
 def judge(
     source: str,
     frames: Iterable,
     settings: Settings,
     cache: Path | None,
     asked: str | None = None,
+    lead_in: Iterable[np.ndarray] = (),
+    fps: float = 15.0,
 ) -> list[Outcome]:
     """Run detector, tracker and one LivenessTrack per track; judge each track like the loop
-    (asked: the motion a prompt asked for, as for the tracks after a liveness retry)."""
+    (asked: the motion a prompt asked for, as for the tracks after a liveness retry; lead_in:
+    what the camera saw before, at fps, from which it learns its scene)."""
+    backdrop, view = Backdrop(settings.liveness), []
+    frames = _watched(backdrop, frames, lead_in, fps, view)
     tracker = Tracker(settings.track)
     tracks: dict[int, LivenessTrack] = {}
     seen: dict[int, list[float]] = {}  # observation times per track
@@ -161,7 +180,7 @@ def judge(
                 continue
             track = tracks.setdefault(tid, LivenessTrack(settings.liveness, asked=asked))
             start = time.perf_counter()
-            track.observe(image, tracked.box, np.zeros((5, 2), np.float32), timestamp)
+            track.observe(image, tracked.box, np.zeros((5, 2), np.float32), timestamp, view[0])
             times.setdefault(tid, []).append((time.perf_counter() - start) * 1000)
             seen.setdefault(tid, []).append(timestamp)
             placed.setdefault(tid, []).append((timestamp, tracked.box))
@@ -192,6 +211,9 @@ def cue_costs(settings: Settings, frames: list[tuple[np.ndarray, object]]) -> di
     costs: dict[str, list[float]] = {"ring_motion": [], "landmarks_68": [], "planarity": []}
     costs["rectangle"] = []
     costs["screen_sides"] = []
+    costs["backdrop_learn"] = []  # per camera frame (shrink, compare, learn), not per face
+    costs["backdrop_sides"] = []
+    backdrop = Backdrop(s)
     costs["grey"] = []
     previous = None
     last_points = None
@@ -221,13 +243,21 @@ def cue_costs(settings: Settings, frames: list[tuple[np.ndarray, object]]) -> di
             start = time.perf_counter()
             screen_sides(lines, s)
             costs["screen_sides"].append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        view = backdrop.observe(image, len(costs["grey"]) / 30.0)
+        costs["backdrop_learn"].append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        hides_backdrop(view, box, s)
+        costs["backdrop_sides"].append((time.perf_counter() - start) * 1000)
     return {k: round(float(np.median(v)), 3) for k, v in costs.items() if v}
 
 
 def bona_fide(
-    settings: Settings, attempt_s: float, stride_s: float, seeds: int, cache: Path
+    settings: Settings, attempt_s: float, stride_s: float, seeds: int, cache: Path, lead_in_s: float
 ) -> list[Outcome]:
-    """Return the judged bona fide tracks: talker attempts, crowd tracks, demo walkers."""
+    """Return the judged bona fide tracks: talker attempts, crowd tracks, demo walkers (the
+    camera first shown lead_in_s of its empty scene where there is one: not for the talker, whose
+    clip never shows her room without her, nor for the crowd, filmed by a moving camera)."""
     outcomes: list[Outcome] = []
     talker = VIDEO / "person_talking_720p.mp4"
     if talker.exists():
@@ -244,8 +274,11 @@ def bona_fide(
         for seed in range(seeds):
             scene = demo_scene(segments=(SceneSegment("walk", 3.0, person),), seed=seed)
             frames = ((f.timestamp, f.image) for f in scene)
+            street = demo_scene(segments=(SceneSegment("street", lead_in_s),), seed=seed)
+            empty = [f.image for f in street]  # the same street, before the walker comes
             name = f"walk:{person}:{seed}"
-            outcomes += judge(name, frames, settings, cache / f"{name}.boxes.json")
+            path = cache / f"{name}.boxes.json"
+            outcomes += judge(name, frames, settings, path, None, empty, DEFAULT_FPS)
     return outcomes
 
 
@@ -270,7 +303,10 @@ def challenge_attacks(attacks: list[dict], settings: Settings) -> dict[str, dict
     for a in attacks:
         entry = per_kind.setdefault(a["spec"].kind, {"answers": 0, "accepted": 0, "videos": []})
         for side in TURNS:
-            outcomes = judge(a["spec"].name, video_frames(a["path"]), settings, a["boxes"], side)
+            outcomes = judge(
+                a["spec"].name, video_frames(a["path"]), settings, a["boxes"], side,
+                a["lead_in"], a["spec"].fps,
+            )  # fmt: skip
             outcomes = on_artifact(outcomes, a["truth"], a["spec"].fps)
             passed = any(o.result.live for o in outcomes)
             entry["answers"] += 1
@@ -291,6 +327,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="attack set seed")
     parser.add_argument("--cache", type=Path, default=CACHE, help="attack videos, cached boxes")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--lead-in-seconds", type=float, default=1.5,
+        help="the empty scene the camera sees before each attack or walker (backdrop cue)",
+    )  # fmt: skip
     args = parser.parse_args()
     load_start = list(os.getloadavg())
     settings = load_settings()
@@ -302,7 +342,9 @@ def main() -> None:
     sample: list[tuple[np.ndarray, object]] = []
     for spec, path in ensure_videos(args.cache, args.per_kind, args.seed):
         frames = video_frames(path)
-        outcomes = judge(spec.name, frames, settings, path.with_suffix(".boxes.json"))
+        lead_in = list(render_lead_in(spec, DATA, args.lead_in_seconds))
+        boxes = path.with_suffix(".boxes.json")
+        outcomes = judge(spec.name, frames, settings, boxes, None, lead_in, spec.fps)
         truth = face_boxes(args.cache, path)
         outcomes = on_artifact(outcomes, truth, spec.fps)
         accepted = any(o.result.live for o in outcomes)
@@ -314,6 +356,7 @@ def main() -> None:
                 "path": path,
                 "boxes": path.with_suffix(".boxes.json"),
                 "truth": truth,
+                "lead_in": lead_in,
             }
         )
         console.print(
@@ -322,8 +365,9 @@ def main() -> None:
             + " ".join(str(o.result.cues) for o in outcomes[:2])
         )
     live_tracks = bona_fide(
-        settings, args.attempt_seconds, args.stride_seconds, args.seeds, args.cache / "bona_fide"
-    )
+        settings, args.attempt_seconds, args.stride_seconds, args.seeds, args.cache / "bona_fide",
+        args.lead_in_seconds,
+    )  # fmt: skip
     for o in live_tracks:
         console.print(f"{o.source:22} track {o.track} live={o.result.live} {o.result.cues}")
     talker = VIDEO / "person_talking_720p.mp4"

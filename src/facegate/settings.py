@@ -475,6 +475,94 @@ class LivenessSettings(_Section):
         le=1.0,
         description="Screen sides: a track showing them in this share of its frames is a replay.",
     )
+    backdrop_enabled: bool = Field(
+        True,
+        description="Backdrop cue: a face whose sides hide the fixed camera's learned scene is a "
+        "replay (turn off for a camera that moves).",
+    )
+    backdrop_width: int = Field(
+        320,
+        ge=32,
+        le=1280,
+        description="Backdrop: the camera's empty scene is learned at this width (px; frames "
+        "are shrunk to it, which also averages sensor noise).",
+    )
+    backdrop_adapt_levels: float = Field(
+        4.0,
+        gt=0.0,
+        description="Backdrop: each learned pixel steps toward the frame by at most this many "
+        "levels (0-255) per second (a running median: someone passing barely marks it, a "
+        "lasting change is learned in about its size / this seconds).",
+    )
+    backdrop_learn_seconds: float = Field(
+        1.0,
+        ge=0.0,
+        description="Backdrop: the cue judges only once the camera has watched this long (after "
+        "a start or a change of frame size); until then it abstains.",
+    )
+    backdrop_side_inner: float = Field(
+        1.1,
+        gt=0.5,
+        description="Backdrop: the patches beside the face start this far from its centre (face "
+        "widths): beyond the hair and ears.",
+    )
+    backdrop_side_outer: float = Field(
+        1.6,
+        gt=0.5,
+        description="Backdrop: ... and end this far (face widths); a live neighbour's face is "
+        "at least a shoulder width away.",
+    )
+    backdrop_side_top: float = Field(
+        -0.45,
+        ge=-2.0,
+        le=2.0,
+        description="Backdrop: the patches span from this far from the face's centre "
+        "(face heights, negative = above) ...",
+    )
+    backdrop_side_bottom: float = Field(
+        0.1,
+        ge=-2.0,
+        le=2.0,
+        description="Backdrop: ... to this far (eye level, above the shoulders).",
+    )
+    backdrop_min_patch_px: int = Field(
+        16,
+        ge=1,
+        description="Backdrop: a side with less of its patch in view (model pixels) is not judged.",
+    )
+    backdrop_max_gain: float = Field(
+        1.3,
+        ge=1.0,
+        description="Backdrop: a patch may be brighter or darker than the learned scene by this "
+        "factor (the camera's exposure) and still be the scene.",
+    )
+    backdrop_diff_max: float = Field(
+        18.0,
+        gt=0.0,
+        description="Backdrop: a patch whose mean difference from the learned scene (levels, "
+        "after the gain) exceeds this hides the scene.",
+    )
+    backdrop_settled_share: float = Field(
+        0.3,
+        gt=0.0,
+        le=1.0,
+        description="Backdrop: a frame with at most this share of its pixels off the learned "
+        "scene matches it as a whole (the camera has not moved, nothing fills its view).",
+    )
+    backdrop_settle_seconds: float = Field(
+        5.0,
+        ge=0.0,
+        description="Backdrop: the cue judges a face only while some frame of the last this many "
+        "seconds matched the scene as a whole; a camera that moves (or a scene never still) "
+        "abstains.",
+    )
+    backdrop_hidden_fraction: float = Field(
+        0.6,
+        gt=0.0,
+        le=1.0,
+        description="Backdrop: a track whose judged frames hide the scene on every side in view "
+        "in at least this share (with liveness.min_frames judged) is a replay.",
+    )
     parallax_min_motion: float = Field(
         0.4,
         ge=0.0,

@@ -51,6 +51,7 @@ CLIP_FACE = {
     "tablet_replay": (275.0, 85.0, 365.0, 195.0),
 }
 DEMO_PEOPLE = ("Eileen Collins", "Grace Hopper")
+LEAD_IN_SEED = 500_000  # the lead-in's noise is drawn apart: the attack's frames stay as they were
 
 
 @dataclass(frozen=True)
@@ -345,19 +346,45 @@ def _composite(
     return canvas
 
 
+def _setting(
+    spec: AttackSpec, data: Path, rng: np.random.Generator, count: int
+) -> tuple[int, np.ndarray | None]:
+    """Return where the crowd video starts (walking people behind) or the still background."""
+    if spec.background == "crowd":
+        last = round((count - 1) * CROWD_FPS / spec.fps)
+        return int(rng.integers(0, max(1, 100 - last))), None
+    return 0, np.clip(_background(spec, data, rng), 0, 255).astype(np.uint8)
+
+
+def render_lead_in(spec: AttackSpec, data: Path, seconds: float) -> Iterator[np.ndarray]:
+    """Yield the frames (RGB uint8) the camera saw before the attack: its scene with no artifact,
+    for up to seconds (as much of the crowd video as comes before the attack's part; none for a
+    poster on the wall, which has always hung there)."""
+    if spec.kind == "poster_wall":
+        return
+    count = max(2, round(spec.seconds * spec.fps))
+    start, background = _setting(spec, data, np.random.default_rng(spec.seed), count)
+    cv2.setRNGSeed(spec.seed + LEAD_IN_SEED)
+    frames = round(seconds * spec.fps)
+    if background is None:
+        steps = min(frames, int(start * spec.fps / CROWD_FPS))
+        first = start - round(steps * CROWD_FPS / spec.fps)
+        for image in _crowd_frames(spec, data, first, steps) if steps else ():
+            yield _degrade(image, spec)
+        return
+    for _ in range(frames):
+        yield _degrade(background, spec)
+
+
 def render_attack(spec: AttackSpec, data: Path) -> Iterator[AttackFrame]:
     """Yield the frames (RGB uint8) of one attack video with the face box the artifact shows."""
     rng = np.random.default_rng(spec.seed)
     cv2.setRNGSeed(spec.seed)
     count = max(2, round(spec.seconds * spec.fps))
-    if spec.background == "crowd":
-        last = round((count - 1) * CROWD_FPS / spec.fps)
-        walkers: Iterator[np.ndarray] | None = _crowd_frames(
-            spec, data, int(rng.integers(0, max(1, 100 - last))), count
-        )
-    else:
-        walkers = None
-        background = np.clip(_background(spec, data, rng), 0, 255).astype(np.uint8)
+    start, still = _setting(spec, data, rng, count)
+    walkers = _crowd_frames(spec, data, start, count) if still is None else None
+    if still is not None:
+        background = still
     clip: list[np.ndarray] = []
     if spec.kind in REPLAYS:
         square = spec.kind == "video_replay"

@@ -2,8 +2,9 @@
 
 Cues (vision/liveness/): the strips beside the face moving with it (a held picture), the rigid
 landmarks moving as one plane (a photo) or with parallax (a head), blinks and mouth motion, a
-rigid rectangle (bezel, mat, print edge) around the face, and the long sides of a held artifact
-running unbroken past the chin (where a real person's shoulders hide the scene's edges); a face
+rigid rectangle (bezel, mat, print edge) around the face, the long sides of a held artifact
+running unbroken past the chin (where a real person's shoulders hide the scene's edges), and the
+camera's own learned scene hidden beside the face (a picture shows its own room there); a face
 that never moves (a poster) is frozen, and its landmark jitter is no sign of life. The settings'
 level sets how much evidence a track needs; when it has none, the verdict asks for a head turn,
 which the next attempt must show. With liveness.challenge_always or at level high (a door's
@@ -24,6 +25,7 @@ import numpy as np
 
 from facegate.settings import LivenessSettings
 from facegate.stream.challenge import Exchange
+from facegate.vision.liveness.backdrop import BackdropView, hides_backdrop
 from facegate.vision.liveness.blink import blink_depth, eye_aspect, mouth_aspect, mouth_motion
 from facegate.vision.liveness.landmarks import landmarks_68
 from facegate.vision.liveness.motion import RingParams, ring_motion
@@ -115,6 +117,7 @@ class LivenessTrack:
     exchange: Exchange = field(default_factory=Exchange)
     rectangles: list[Rectangle | None] = field(default_factory=list)
     screens: list[ScreenSides | None] = field(default_factory=list)
+    hidden: list[bool] = field(default_factory=list)  # judged frames: the scene hidden beside
     residuals: list[float] = field(default_factory=list)
     eyes: list[float] = field(default_factory=list)
     mouths: list[float] = field(default_factory=list)
@@ -129,11 +132,21 @@ class LivenessTrack:
     _grays: list[tuple[float, np.ndarray]] = field(default_factory=list)
 
     def observe(
-        self, frame: np.ndarray, box: FaceBox, landmarks: np.ndarray, timestamp: float
+        self,
+        frame: np.ndarray,
+        box: FaceBox,
+        landmarks: np.ndarray,
+        timestamp: float,
+        backdrop: BackdropView | None = None,
     ) -> None:
         """Measure one frame of the track (the loop's 5-point landmarks are not needed here:
-        the cues fit dlib's 68 points in the same box)."""
+        the cues fit dlib's 68 points in the same box; backdrop: the frame next to the camera's
+        learned scene, where the loop keeps one)."""
         s = self.settings
+        if backdrop is not None and s.backdrop_enabled:
+            hidden = hides_backdrop(backdrop, box, s)
+            if hidden is not None:
+                self.hidden.append(hidden)
         if self.first_time is None:
             self.first_time = timestamp
         gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame
@@ -184,6 +197,9 @@ class LivenessTrack:
         framed = present >= s.rect_present_fraction and spread <= s.rect_rigid_std
         screen = sum(x is not None for x in self.screens) / frames if frames else 0.0
         framed = framed or screen >= s.screen_present_fraction
+        judged = len(self.hidden)
+        hidden = sum(self.hidden) / judged if judged >= s.min_frames else -1.0
+        framed = framed or hidden >= s.backdrop_hidden_fraction
         follow = self.followed / self.telling if self.telling >= s.ring_min_telling else -1.0
         parallax = (
             float(np.percentile(self.residuals, 75))
@@ -261,6 +277,8 @@ class LivenessTrack:
             "rect_present": round(present, 3),
             "rect_spread": round(spread, 4) if math.isfinite(spread) else -1.0,
             "screen_sides": round(screen, 3),
+            "backdrop_hidden": round(hidden, 3),
+            "backdrop_judged": float(judged),
         }
         if self.asked in TURNS:
             cues["turn"] = round(self.turned(self.asked), 3)

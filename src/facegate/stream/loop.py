@@ -27,6 +27,7 @@ from facegate.stream.tracker import Tracker
 from facegate.vision import FacePipeline
 from facegate.vision.align import align_views
 from facegate.vision.embedders import embed_views, view_paddings
+from facegate.vision.liveness.backdrop import Backdrop, BackdropView
 from facegate.vision.quality import measure_quality
 from facegate.vision.types import FaceBox, FaceQuality
 
@@ -92,6 +93,7 @@ class AccessLoop:
         self.on_event = on_event
         self.pipeline = pipeline or loop_pipeline(settings)
         self.gate = build_gate(settings.gate)
+        self.backdrop = Backdrop(settings.liveness)  # the camera's learned empty scene
         self.tracker = Tracker(settings.track)
         self.stats = LoopStats()
         self._tracks: dict[int, _TrackState] = {}
@@ -122,6 +124,7 @@ class AccessLoop:
     def process(self, frame: np.ndarray, timestamp: float) -> list[AccessEvent]:
         """Feed one RGB frame (time in seconds); return the decisions it completed."""
         self.stats.frames += 1
+        scene = self.backdrop.observe(frame, timestamp) if self._watches_scene() else None
         passed = self.gate.update(frame, timestamp).passed
         if not passed and not self._tracks:
             self.tracker.update([], timestamp)
@@ -133,7 +136,7 @@ class AccessLoop:
         self.stats.detected += len(boxes)
         for tracked in self.tracker.update(boxes, timestamp):
             if not self.tracker.is_cooling(tracked.track_id, timestamp):
-                self._collect(frame, tracked.track_id, tracked.box, timestamp, boxes)
+                self._collect(frame, tracked.track_id, tracked.box, timestamp, boxes, scene)
         events = self._finish_closed(timestamp)
         for track_id, state in list(self._tracks.items()):
             if not self._enough(state):
@@ -145,6 +148,11 @@ class AccessLoop:
             elif (early := self._early(state, pending)) is not None:
                 events.append(self._decide(track_id, state, timestamp, early))
         return events
+
+    def _watches_scene(self) -> bool:
+        """Return whether the loop learns the camera's scene (the backdrop liveness cue)."""
+        live = self.settings.liveness
+        return live.enabled and live.backdrop_enabled
 
     def _early(self, state: _TrackState, pending: bool) -> Ruling | None:
         """Return a clear ruling on a track's frames so far (stream/early.py), else None."""
@@ -186,6 +194,7 @@ class AccessLoop:
         box: FaceBox,
         timestamp: float,
         others: Sequence[FaceBox] = (),
+        scene: BackdropView | None = None,
     ) -> None:
         """Align one tracked face and offer it to its track's best-frame selector (not when
         another face of the frame covers part of it: select.max_overlap)."""
@@ -207,7 +216,7 @@ class AccessLoop:
             frame, box, vision.chip_size, vision.chip_padding, view_paddings(vision)
         )
         chip = chips[0]
-        state.liveness.observe(frame, box, landmarks, timestamp)
+        state.liveness.observe(frame, box, landmarks, timestamp, scene)
         if covered_share(box, others) > self.settings.select.max_overlap:
             return  # the chip would mix two faces: never matched, only watched for liveness
         quality = measure_quality(chip, box)
