@@ -22,7 +22,7 @@ from facegate.gallery import SQLiteGallery
 from facegate.gallery.access import SQLiteAccessStore
 from facegate.monitor.events import EventLog
 from facegate.settings import LivenessSettings, Settings, TrackSettings
-from facegate.stream.attacks import AttackSpec, render_attack
+from facegate.stream.attacks import AttackSpec, render_attack, render_lead_in
 from facegate.stream.liveness import TURN_HEAD, TURN_LEFT, TURNS, turn_prompt
 from facegate.stream.loop import AccessLoop
 from facegate.stream.scene import SceneSegment, demo_scene, head_crop
@@ -33,6 +33,10 @@ CHALLENGE = Settings().model_copy(update={"liveness": LivenessSettings(challenge
 REPLAY = AttackSpec(
     "video_replay-t", "video_replay", "talker", "sway", "textured", 1280, 720, 2.5, 15.0, 7,
     2.0, 0.6, 80,
+)  # fmt: skip
+TABLET = AttackSpec(
+    "tablet_replay-t", "tablet_replay", "talker", "still", "textured", 1280, 720, 2.5, 15.0, 5,
+    1.5, 0.3, 85,
 )  # fmt: skip
 
 
@@ -98,6 +102,29 @@ def test_replayed_video_of_the_talker_is_refused_passively(
     assert events, "the replayed face is seen and decided"
     assert all(e.decision != "unlock" for e in events), [e.liveness for e in events]
     assert any(e.liveness and e.liveness["reason"] == "replay" for e in events)
+
+
+def test_a_tablet_replay_is_refused_because_it_hides_the_doors_scene(
+    gallery: SQLiteGallery, talker: Path
+) -> None:
+    """The talker's whole frame on a tablet held still, after the camera watched its empty
+    scene: her recorded room beside her face hides the door's scene, so the loop refuses it
+    (replay). With the backdrop cue off the same replay opens the door: nothing else tells."""
+    lead_in = list(render_lead_in(TABLET, DATA, 1.5))
+    for enabled in (True, False):
+        liveness = LivenessSettings(backdrop_enabled=enabled)
+        events: list[AccessEvent] = []
+        loop = AccessLoop(Settings(liveness=liveness), gallery, events.append)
+        before = ((i / 15 - 1.5, image) for i, image in enumerate(lead_in))
+        _run(loop, before)
+        _run(loop, ((f.timestamp, f.image) for f in render_attack(TABLET, DATA)))
+        assert events, "the replayed face is seen and decided"
+        if enabled:
+            assert all(e.decision != "unlock" for e in events), [e.liveness for e in events]
+            assert events[0].liveness["reason"] == "replay", events[0].liveness
+            assert events[0].liveness["backdrop_hidden"] >= liveness.backdrop_hidden_fraction
+        else:
+            assert events[0].decision == "unlock", [e.liveness for e in events]
 
 
 @pytest.mark.parametrize("small", [True, False], ids=["small", "large"])

@@ -25,6 +25,9 @@ from facegate.settings import LivenessSettings
 from facegate.vision.types import FaceBox
 
 
+_COLOUR_MEAN = np.full((1, 3), 1.0 / 3.0, np.float32)  # cv2.transform: the mean of R, G, B
+
+
 @dataclass(frozen=True)
 class BackdropView:
     """One frame next to the scene learned before it (both shrunk to the model's width)."""
@@ -54,7 +57,8 @@ class Backdrop:
         small_w = min(self._settings.backdrop_width, width)
         scale = small_w / width
         size = (small_w, max(1, round(height * scale)))
-        small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        # bilinear, not area: 15x cheaper on a 1080p frame; a patch's mean averages the noise
+        small = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
         scene = self._scene
         s = self._settings
         if scene is None or scene.shape != small.shape or timestamp < self._last:
@@ -75,12 +79,14 @@ def _difference(now: np.ndarray, then: np.ndarray, s: LivenessSettings) -> np.nd
     after the exposure gain that best matches them (within backdrop_max_gain)."""
     gain = float(now.mean()) / max(1.0, float(then.mean()))
     gain = min(s.backdrop_max_gain, max(1.0 / s.backdrop_max_gain, gain))
-    return np.abs(now - gain * then).mean(axis=2)
+    return cv2.transform(cv2.absdiff(now, gain * then), _COLOUR_MEAN)
 
 
 def _changed_share(frame: np.ndarray, scene: np.ndarray, s: LivenessSettings) -> float:
-    """Return the share of the frame's pixels that differ from the learned scene."""
-    return float((_difference(frame, scene, s) > s.backdrop_diff_max).mean())
+    """Return the share of the frame's pixels (every other row and column) that differ from
+    the learned scene."""
+    difference = _difference(frame[::2, ::2], scene[::2, ::2], s)
+    return float(np.count_nonzero(difference > s.backdrop_diff_max)) / difference.size
 
 
 def _side_differs(
