@@ -77,6 +77,7 @@ def site(lfw: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
         store.set_person_access("Eileen Collins", PersonAccess(frozenset({"staff"})))
         for door in ("lab", "annex", "vault"):
             store.add_door(DoorRules(door, allow=("staff", "visitors")))
+        store.add_door(DoorRules("keep", level="high", allow=("staff",)))
     with KeyStore(db) as keys:
         tokens = {
             "lab": keys.create("lab-door", ["door"], ["lab"])[1],
@@ -393,6 +394,29 @@ def test_run_server_with_the_offline_setting_decides_from_its_stored_copy(
     page = httpx.get(centre.url + "/v1/events", params={"door": "lab"}, headers=headers).json()
     newest = page["events"][: len(events)]
     assert all(e["decided_offline"] and e["door_action"] is None for e in newest)
+
+
+def test_an_edge_door_of_level_high_challenges_at_the_camera(
+    site: dict, centre: Centre, tmp_path: Path
+) -> None:
+    """run --server at a door whose security level is high (read from its copy): the resident
+    is first asked to turn to a random side (retry, needs turn_left / turn_right), as at an
+    embedded door, instead of being let in on passive evidence (before, an edge door never knew
+    its level and unlocked her)."""
+    env = {
+        "FACEGATE_EDGE__KEY": site["tokens"]["any"],
+        "FACEGATE_EDGE__OFFLINE": "cache",
+        "FACEGATE_EDGE__COPY_PATH": str(tmp_path / "copy.json"),
+        "FACEGATE_EDGE__OUTBOX": str(tmp_path / "outbox.db"),
+    }
+    events = _run("--server", centre.url, "--door", "keep", env=env)
+    first = events[0]  # the resident (the centre names no one in a retry)
+    assert (first["decision"], first["reason"]) == ("retry", "liveness_retry"), first
+    assert first["liveness"]["reason"] == "challenge", first["liveness"]
+    assert first["liveness"]["needs"] in ("turn_left", "turn_right"), first["liveness"]
+    with CentreClient(centre.url, site["tokens"]["any"], timeout_s=30.0) as client:
+        keeper = CopyKeeper(client, "keep", MODEL, load_settings().edge, tmp_path / "c2.json")
+        assert keeper.level() is None and keeper.refresh() and keeper.level() == "high"
 
 
 def test_a_refused_fetch_drops_the_doors_copy(site: dict, centre: Centre, tmp_path: Path) -> None:

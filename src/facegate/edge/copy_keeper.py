@@ -120,6 +120,12 @@ class CopyKeeper:
         save_copy(self.path, copy, fetched_at)
         return True
 
+    def level(self) -> str | None:
+        """Return the security level of the door's last copy held (fresh or not: the door's
+        last known level), None while it holds none."""
+        held = self._held
+        return held[0].rules.level if held is not None else None
+
     def decider(self) -> CopyDecider | None:
         """Return the copy's decider while the copy is fresh (None: none, or too old)."""
         held = self._held

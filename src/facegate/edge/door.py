@@ -64,6 +64,7 @@ def run_edge_door(
                 door, model = settings.loop.door, loop.pipeline.embedder.name
                 keeper = CopyKeeper(client, door, model, edge, path)
                 keeper.start()
+                loop.door_level = keeper.level  # a high door's copy: the challenge at the door
             offline = keeper.decider if keeper is not None else None
             doors = settings.doors
             limit = Lockout(doors.rate_limit_failures, doors.rate_limit_window_seconds)

@@ -99,6 +99,7 @@ class AccessLoop:
         self._tracks: dict[int, _TrackState] = {}
         self.access = access
         self.remote = remote  # set: the centre rules on each track's template (run --server)
+        self.door_level: Callable[[], str | None] | None = None  # with remote: the door copy's
         self._door: DoorPolicy | None = None
         self._door_at = -float("inf")
         self._asked: tuple[str, float] | None = None  # the motion asked for, and until when
@@ -148,6 +149,10 @@ class AccessLoop:
             elif (early := self._early(state, pending)) is not None:
                 events.append(self._decide(track_id, state, timestamp, early))
         return events
+
+    def _remote_level(self) -> str | None:
+        """Return the door's security level where a centre rules (its copy's, if one is held)."""
+        return self.door_level() if self.door_level is not None else None
 
     def _watches_scene(self) -> bool:
         """Return whether the loop learns the camera's scene (the backdrop liveness cue)."""
@@ -206,7 +211,7 @@ class AccessLoop:
             if asked in TURNS:  # an announced side belongs to its track: a new one (a replay
                 asked = None  # cued to that side and raised again) is challenged anew
             asked, exchange = self._exchanges.pop(track_id, (asked, Exchange()))
-            level = self._policy().rules.level if self.remote is None else None
+            level = self._policy().rules.level if self.remote is None else self._remote_level()
             settings = door_liveness(self.settings.liveness, level)
             liveness = LivenessTrack(settings, asked=asked, exchange=exchange)
             state = _TrackState(BestFrames(self.settings.select), time.monotonic(), liveness)

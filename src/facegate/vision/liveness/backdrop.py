@@ -24,7 +24,6 @@ import numpy as np
 from facegate.settings import LivenessSettings
 from facegate.vision.types import FaceBox
 
-
 _COLOUR_MEAN = np.full((1, 3), 1.0 / 3.0, np.float32)  # cv2.transform: the mean of R, G, B
 
 
