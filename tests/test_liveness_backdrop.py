@@ -152,3 +152,44 @@ def test_the_lead_in_is_the_attacks_scene_without_the_artifact() -> None:
     assert np.abs(lead[0][corner].astype(int) - before[0][corner].astype(int)).mean() < 6
     poster = AttackSpec(**{**spec.__dict__, "name": "wall", "kind": "poster_wall"})
     assert list(render_lead_in(poster, DATA, 0.5)) == []
+
+
+def test_a_light_switched_on_is_not_a_hidden_scene() -> None:
+    """The whole street twice as bright (a light switched on as the walker comes, beyond the
+    exposure gain): the walker still shows the scene; the held picture still hides it."""
+    s = LivenessSettings()
+
+    def lit(frames):
+        lead = round(1.5 * 15)
+        brighter = [np.clip(f.image.astype(np.float32) * 2.0, 0, 255) for f in frames[lead:]]
+        images = [f.image for f in frames[:lead]] + [b.astype(np.uint8) for b in brighter]
+        return [replace(f, image=i) for f, i in zip(frames, images, strict=True)]
+
+    darker = [replace(f, image=(f.image // 2) + 40) for f in _walk(4)]  # a dim street
+    walker = _judged(lit(darker), s)
+    assert len(walker) >= 20 and walker.count(False) == len(walker), walker
+    picture = _judged(lit([replace(f, image=(f.image // 2) + 40) for f in _held_picture(4)]), s)
+    assert picture.count(True) >= 0.9 * len(picture), picture
+
+
+def test_covering_the_view_first_does_not_turn_the_cue_off() -> None:
+    """A board waved over most of the view for 10 s (the scene unsettled all along: a moving
+    board is never learned), then the picture: still judged, since a frame of the last
+    backdrop_settle_seconds matched the scene."""
+    s = LivenessSettings()
+    backdrop, rng = Backdrop(s), np.random.default_rng(5)
+    frames = _held_picture(5)
+    for index in range(23):  # the empty street, 1.5 s
+        backdrop.observe(frames[index].image, index / 15)
+    for index in range(150):  # 10 s of the board over three quarters of the view
+        covered = frames[0].image.copy()
+        covered[:, 160:] = rng.integers(0, 255, (360, 480, 3))
+        view = backdrop.observe(covered, 1.5 + index / 15)
+    assert view.unsettled_seconds > 9.0
+    found = []
+    for frame in frames[23:]:
+        view = backdrop.observe(frame.image, 11.5 + frame.timestamp)
+        box = frame.truth.face_box
+        if box is not None and box[2] - box[0] >= 40:
+            found.append(hides_backdrop(view, FaceBox(*box, 1.0, "truth"), s))
+    assert found and found.count(True) >= 0.9 * len(found), found

@@ -534,7 +534,14 @@ class LivenessSettings(_Section):
         1.3,
         ge=1.0,
         description="Backdrop: a patch may be brighter or darker than the learned scene by this "
-        "factor (the camera's exposure) and still be the scene.",
+        "factor about the frame's light (the camera's exposure) and still be the scene.",
+    )
+    backdrop_max_light: float = Field(
+        4.0,
+        ge=1.0,
+        description="Backdrop: the whole frame may be brighter or darker than the learned scene "
+        "by up to this factor (its median ratio: a light switched on as someone comes) and "
+        "still be compared with it, the patches within backdrop_max_gain of that.",
     )
     backdrop_diff_max: float = Field(
         18.0,
@@ -550,11 +557,12 @@ class LivenessSettings(_Section):
         "scene matches it as a whole (the camera has not moved, nothing fills its view).",
     )
     backdrop_settle_seconds: float = Field(
-        5.0,
+        120.0,
         ge=0.0,
         description="Backdrop: the cue judges a face only while some frame of the last this many "
         "seconds matched the scene as a whole; a camera that moves (or a scene never still) "
-        "abstains.",
+        "abstains. Long, so that covering the view a while first does not turn the cue off "
+        "(and a body standing still is learned into the scene within seconds).",
     )
     backdrop_hidden_fraction: float = Field(
         0.6,

@@ -8,7 +8,8 @@ backdrop_side_outer face widths from the face's centre, above the shoulders), th
 scene behind the person. A phone, a tablet or a print shows the face inside its own picture:
 beside the face is the recorded room, a photo's background, a bezel or a mat, never this door's
 scene. So: on each side of the face in view, compare the patch with the learned scene (allowing
-an exposure change of backdrop_max_gain); a frame where every judged side differs
+the frame's light, its median brightness ratio to the scene, within backdrop_max_light, and an
+exposure change of backdrop_max_gain about it); a frame where every judged side differs
 (backdrop_diff_max) hides the scene. To pass, a replay would have to show the victim in front of
 a picture of this door's own empty scene, taken from the camera's place and held where it fits.
 """
@@ -25,6 +26,7 @@ from facegate.settings import LivenessSettings
 from facegate.vision.types import FaceBox
 
 _COLOUR_MEAN = np.full((1, 3), 1.0 / 3.0, np.float32)  # cv2.transform: the mean of R, G, B
+_DARK = 8.0  # added to both sides of a brightness ratio, so black pixels do not swing it
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class BackdropView:
     age_seconds: float  # how long the model had watched when this frame came
     unsettled_seconds: float  # since a frame of the learned model last matched the scene as a
     # whole (0: this one; inf: none yet)
+    light: float = 1.0  # the frame's brightness over the scene's, all over it (the lights)
 
 
 class Backdrop:
@@ -62,29 +65,43 @@ class Backdrop:
         s = self._settings
         if scene is None or scene.shape != small.shape or timestamp < self._last:
             scene, self._started, self._settled = small, timestamp, -math.inf
+        light = _light(small, scene, s)
         learned = timestamp - self._started >= s.backdrop_learn_seconds
-        if learned and _changed_share(small, scene, s) <= s.backdrop_settled_share:
+        if learned and _changed_share(small, scene, light, s) <= s.backdrop_settled_share:
             self._settled = timestamp
         age, unsettled = timestamp - self._started, timestamp - self._settled
-        view = BackdropView(small, scene, scale, age, unsettled)
+        view = BackdropView(small, scene, scale, age, unsettled, light)
         step = s.backdrop_adapt_levels * min(1.0, timestamp - self._last)
         self._scene = scene + np.clip(small - scene, -step, step)
         self._last = timestamp
         return view
 
 
-def _difference(now: np.ndarray, then: np.ndarray, s: LivenessSettings) -> np.ndarray:
+def _light(frame: np.ndarray, scene: np.ndarray, s: LivenessSettings) -> float:
+    """Return the frame's brightness over the scene's, the median over its pixels (every other
+    row and column): a light switched on or off changes it all over, an object only in part;
+    within 1 / backdrop_max_light .. backdrop_max_light."""
+    now = cv2.transform(frame[::2, ::2], _COLOUR_MEAN)
+    then = cv2.transform(scene[::2, ::2], _COLOUR_MEAN)
+    ratio = float(np.median((now + _DARK) / (then + _DARK)))
+    return min(s.backdrop_max_light, max(1.0 / s.backdrop_max_light, ratio))
+
+
+def _difference(now: np.ndarray, then: np.ndarray, light: float, s: LivenessSettings) -> np.ndarray:
     """Return the per-pixel difference (levels, mean over colours) of an image from the scene
-    after the exposure gain that best matches them (within backdrop_max_gain)."""
+    after the gain that best matches them: the frame's light, within backdrop_max_gain of it
+    (the camera's exposure here)."""
     gain = float(now.mean()) / max(1.0, float(then.mean()))
-    gain = min(s.backdrop_max_gain, max(1.0 / s.backdrop_max_gain, gain))
+    gain = min(light * s.backdrop_max_gain, max(light / s.backdrop_max_gain, gain))
     return cv2.transform(cv2.absdiff(now, gain * then), _COLOUR_MEAN)
 
 
-def _changed_share(frame: np.ndarray, scene: np.ndarray, s: LivenessSettings) -> float:
+def _changed_share(
+    frame: np.ndarray, scene: np.ndarray, light: float, s: LivenessSettings
+) -> float:
     """Return the share of the frame's pixels (every other row and column) that differ from
     the learned scene."""
-    difference = _difference(frame[::2, ::2], scene[::2, ::2], s)
+    difference = _difference(frame[::2, ::2], scene[::2, ::2], light, s)
     return float(np.count_nonzero(difference > s.backdrop_diff_max)) / difference.size
 
 
@@ -98,7 +115,8 @@ def _side_differs(
     top, bottom = max(0, round(y0)), min(height, round(y1))
     if (right - left) * (bottom - top) < s.backdrop_min_patch_px:
         return None
-    patch = _difference(view.frame[top:bottom, left:right], view.scene[top:bottom, left:right], s)
+    now, then = view.frame[top:bottom, left:right], view.scene[top:bottom, left:right]
+    patch = _difference(now, then, view.light, s)
     return float(patch.mean()) > s.backdrop_diff_max
 
 
