@@ -10,7 +10,12 @@ were seen (or the select window ended), later while liveness says it is pending 
 yet, up to liveness.max_wait_seconds). An attack video counts as accepted when any of its tracks
 is live; in front of walking people (the posters) only the tracks on the artifact's face count.
 A bona fide track still open when its footage ended with fewer than liveness.min_frames frames
-was cut, not refused: it is counted apart (a failure to acquire), outside BPCER.
+was cut, not refused: it is counted apart (a failure to acquire), outside BPCER. Before each
+attack video the camera is shown --lead-in-seconds of its scene without the artifact
+(stream.attacks.render_lead_in: a fixed door camera sees its empty scene before anyone comes;
+none for a poster on the wall, which has always hung there), and before each demo walker the
+empty street, so the backdrop cue has learned the scene; the talker's clip never shows her room
+without her and the crowd's camera moves, so the cue abstains there.
 
 Challenge (liveness.challenge_always): every attack video is judged again as the answer to a
 prompt for each side (turn left, turn right): a recording answers a random side by chance only;
@@ -20,7 +25,7 @@ Prints tables and writes JSON to bench/results/liveness.json (liveness_seed<N>.j
 attack set seed: new videos, none of which set any limit).
 
     python bench/liveness.py [--per-kind 5] [--level standard] [--attempt-seconds 2]
-        [--stride-seconds 1] [--seeds 4] [--cache DIR]
+        [--stride-seconds 1] [--seeds 4] [--seed 0] [--cache DIR] [--lead-in-seconds 1.5]
 """
 
 from __future__ import annotations
