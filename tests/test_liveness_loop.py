@@ -27,6 +27,7 @@ from facegate.stream.liveness import TURN_HEAD, TURN_LEFT, TURNS, turn_prompt
 from facegate.stream.loop import AccessLoop
 from facegate.stream.scene import SceneSegment, demo_scene, head_crop
 from facegate.stream.turn_scene import answering_head
+from facegate.vision.liveness.backdrop import Backdrop
 
 TALKER = DATA / "video" / "person_talking_720p.mp4"
 CHALLENGE = Settings().model_copy(update={"liveness": LivenessSettings(challenge_always=True)})
@@ -250,7 +251,9 @@ def test_lifeless_print_gets_a_prompt_at_the_webhook(
         loop = AccessLoop(settings, gallery, sink)
         events = _run(loop, ((f.timestamp, f.image) for f in render_attack(spec, DATA)))
         assert events and events[-1].liveness is not None
-        walker = (SceneSegment("walk", 3.0, "Eileen Collins"),)
+        # the walk is filmed on another scene: the camera that sees it has learned that one
+        loop.backdrop = Backdrop(settings.liveness)
+        walker = (SceneSegment("street", 1.5), SceneSegment("walk", 3.0, "Eileen Collins"))
         walk = demo_scene(width=640, height=480, segments=walker, seed=0)
         after = _run(loop, ((4.0 + f.timestamp, f.image) for f in walk))
         sink.close()
@@ -264,12 +267,20 @@ def test_lifeless_print_gets_a_prompt_at_the_webhook(
     assert after[0].liveness is not None and after[0].liveness["asked"] == TURN_HEAD
 
 
-def test_a_failed_challenge_is_denied_not_live_and_rests(gallery: SQLiteGallery) -> None:
+@pytest.mark.parametrize("locked", ["person", "camera"])
+def test_a_failed_challenge_is_denied_not_live_and_rests(
+    gallery: SQLiteGallery, locked: str
+) -> None:
     """An enrolled face that turns the other way each time is asked again once (a new side),
     then denied not_live (challenge_failed) and not asked again: its track rests
-    liveness.challenge_fail_hold_seconds. Having failed challenge_fail_limit times (1 here), the
-    camera then denies the next track rate_limited without asking it."""
-    live = LivenessSettings(challenge_always=True, challenge_fail_limit=1)
+    liveness.challenge_fail_hold_seconds. Having failed challenge_fail_limit times (1 here), her
+    next track is denied rate_limited without being asked, while another enrolled person at the
+    same camera is still challenged (a phone held up locks out only whom it shows); past
+    challenge_fail_camera_limit (1 in the second case) everyone there is denied rate_limited."""
+    limits = {"person": (1, 10), "camera": (5, 1)}[locked]
+    live = LivenessSettings(
+        challenge_always=True, challenge_fail_limit=limits[0], challenge_fail_camera_limit=limits[1]
+    )
     quick = TrackSettings(cooldown_seconds=0.2)  # a track decided otherwise would be again soon
     settings = Settings().model_copy(update={"liveness": live, "track": quick})
     loop = AccessLoop(settings, gallery, lambda e: None)
@@ -298,6 +309,13 @@ def test_a_failed_challenge_is_denied_not_live_and_rests(gallery: SQLiteGallery)
     again = _run(loop, ((timestamp + 2.0 + t, image) for t, image in frames))
     assert again and again[0].track != failed.track, [e.liveness for e in again]
     assert [(e.decision, e.reason, e.prompt) for e in again] == [("deny", "rate_limited", None)]
+    other = _run(loop, ((timestamp + 8.0 + t, image) for t, image in _frames(TALKER, 2.0)))
+    assert other, "the talker is seen and decided"
+    if locked == "person":
+        assert (other[0].decision, other[0].reason) == ("retry", "liveness_retry"), other[0]
+        assert other[0].liveness is not None and other[0].liveness["reason"] == "challenge"
+    else:
+        assert [(e.decision, e.reason) for e in other] == [("deny", "rate_limited")]
 
 
 def test_a_new_track_is_challenged_anew_not_by_the_announced_side(

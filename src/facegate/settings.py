@@ -663,10 +663,19 @@ class LivenessSettings(_Section):
     challenge_fail_limit: int = Field(
         3,
         ge=1,
-        description="Challenge: after this many tracks denied challenge_failed at one camera "
-        "within challenge_fail_window_seconds, the loop denies every further decision there "
-        "rate_limited (no more asks) until the oldest failure leaves the window: a replay held "
-        "up again and again (a new track each time) cannot retry forever.",
+        description="Challenge: after this many tracks matching one person were denied "
+        "challenge_failed at one camera within challenge_fail_window_seconds, the loop denies "
+        "that person's face there rate_limited (no more asks) until the oldest failure leaves "
+        "the window: a replay held up again and again (a new track each time) cannot retry "
+        "forever, and a phone held up cannot lock everyone else out. Where a centre rules "
+        "(run --server: it names no one) the count is the camera's.",
+    )
+    challenge_fail_camera_limit: int = Field(
+        10,
+        ge=1,
+        description="Challenge: after this many challenge_failed tracks at one camera, of "
+        "anyone, within challenge_fail_window_seconds, the loop denies every face there "
+        "rate_limited (replays of many people, one after another).",
     )
     challenge_fail_window_seconds: float = Field(
         600.0, gt=0.0, description="Challenge: the sliding window challenge_fail_limit counts in."

@@ -1,8 +1,10 @@
 """Failures in a sliding window: past a limit, further attempts are refused until one ages out.
 
-Two users: the access loop counts its tracks refused challenge_failed (liveness.challenge_fail_limit
-within liveness.challenge_fail_window_seconds lock the camera: its loop denies rate_limited, so a
-replay cannot retry forever; times are the stream's timestamps), and an edge door deciding from
+Two users: the access loop counts its tracks refused challenge_failed, per person matched
+(liveness.challenge_fail_limit within liveness.challenge_fail_window_seconds lock that person out
+at the camera: its loop denies the face rate_limited, so a replay cannot retry forever) and for
+the whole camera (liveness.challenge_fail_camera_limit: replays of many people); times are the
+stream's timestamps. And an edge door deciding from
 its copy while the centre is away counts its own refusals against doors.rate_limit_failures
 within doors.rate_limit_window_seconds, as the centre would (times from its monotonic clock).
 """
@@ -34,6 +36,11 @@ class Lockout:
         """Return whether the failures within the window reached the limit."""
         self._expire(timestamp)
         return len(self._failures) >= self.limit
+
+    def count(self, timestamp: float) -> int:
+        """Return how many failures are within the window."""
+        self._expire(timestamp)
+        return len(self._failures)
 
     def remaining(self, timestamp: float) -> float:
         """Return the seconds until the camera unlocks (0 when it is not locked)."""

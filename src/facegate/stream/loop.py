@@ -105,7 +105,8 @@ class AccessLoop:
         self._asked: tuple[str, float] | None = None  # the motion asked for, and until when
         self._exchanges: dict[int, tuple[str, Exchange]] = {}  # a challenged track's side, so far
         live = settings.liveness
-        self.lockout = Lockout(live.challenge_fail_limit, live.challenge_fail_window_seconds)
+        self.lockout = Lockout(live.challenge_fail_camera_limit, live.challenge_fail_window_seconds)
+        self._person_lockouts: dict[str | None, Lockout] = {}  # failed challenges per match
         self.on_chip: Callable[[np.ndarray], None] | None = None  # gets each decided best chip
 
     @property
@@ -278,7 +279,7 @@ class AccessLoop:
             verdict = self.remote.rule(fuse_embeddings(vectors), self.pipeline.embedder.name, track)
         else:
             verdict = self._rule_here(vectors, live.live, live.needs is not None)
-        if verdict.decision != "deny" and self.lockout.locked(timestamp):
+        if verdict.decision != "deny" and self._lockout(verdict, timestamp) is not None:
             verdict = replace(verdict, decision="deny", reason="rate_limited", person=None)
         prompt = None
         if verdict.reason == "liveness_retry":  # a matched face with no sign of life yet
@@ -287,7 +288,7 @@ class AccessLoop:
             if live.needs in TURNS:  # its next answer continues this track's challenge
                 self._exchanges[track_id] = (str(live.needs), live.exchange or Exchange())
         if live.reason == "challenge_failed" and verdict.reason == "not_live":
-            self.lockout.record(timestamp)  # counts toward the camera's lockout
+            self._record_failure(verdict.matched, timestamp)
         if verdict.reason != "liveness_retry":  # a prompted person answers on the same track
             hold = self._hold(verdict, live.reason, timestamp)
             self.tracker.mark_decided(track_id, timestamp, hold)
@@ -328,9 +329,31 @@ class AccessLoop:
             return self.settings.liveness.frozen_hold_seconds
         if reason == "challenge_failed" and verdict.reason == "not_live":
             return self.settings.liveness.challenge_fail_hold_seconds
-        if verdict.reason == "rate_limited" and self.lockout.locked(timestamp):
-            return self.lockout.remaining(timestamp)  # one refusal per track while locked
+        lockout = self._lockout(verdict, timestamp) if verdict.reason == "rate_limited" else None
+        if lockout is not None:
+            return lockout.remaining(timestamp)  # one refusal per track while locked
         return None
+
+    def _lockout(self, verdict: Ruling, timestamp: float) -> Lockout | None:
+        """Return the lockout that refuses this ruling's face (the camera's, or the matched
+        person's), None when neither is locked."""
+        if self.lockout.locked(timestamp):
+            return self.lockout
+        person = self._person_lockouts.get(verdict.matched)
+        return person if person is not None and person.locked(timestamp) else None
+
+    def _record_failure(self, matched: str | None, timestamp: float) -> None:
+        """Count a failed challenge for the camera and for the person matched (forgetting
+        people whose failures have all left the window)."""
+        live = self.settings.liveness
+        self.lockout.record(timestamp)
+        for person, lockout in list(self._person_lockouts.items()):
+            if lockout.count(timestamp) == 0:
+                del self._person_lockouts[person]
+        lockout = self._person_lockouts.setdefault(
+            matched, Lockout(live.challenge_fail_limit, live.challenge_fail_window_seconds)
+        )
+        lockout.record(timestamp)
 
     def _rule_here(self, vectors: np.ndarray, live: bool | None, ask: bool) -> Ruling:
         """Return the ruling of this door's gallery (its search() + count()) and policy."""

@@ -27,6 +27,8 @@ class Ruling:
     policy_version: int | None
     attempt: int | None = None
     decided_offline: bool = False  # an edge door's own ruling from its copy (centre away)
+    matched: str | None = None  # whom the face matched, whatever the decision (kept at the
+    # door for its own counting, never in an event; None where the ruler does not say)
 
     @classmethod
     def of(
@@ -42,6 +44,7 @@ class Ruling:
             match.threshold,
             version,
             decided_offline=decided_offline,
+            matched=match.person,
         )
 
 
