@@ -43,7 +43,7 @@ class Lockout:
         return len(self._failures)
 
     def remaining(self, timestamp: float) -> float:
-        """Return the seconds until the camera unlocks (0 when it is not locked)."""
+        """Return the seconds until this lockout ends (0 when it is not locked)."""
         if not self.locked(timestamp):
             return 0.0
         return self._failures[-self.limit] + self.window_s - timestamp

@@ -105,7 +105,8 @@ class AccessLoop:
         self._asked: tuple[str, float] | None = None  # the motion asked for, and until when
         self._exchanges: dict[int, tuple[str, Exchange]] = {}  # a challenged track's side, so far
         live = settings.liveness
-        self.lockout = Lockout(live.challenge_fail_camera_limit, live.challenge_fail_window_seconds)
+        window = live.challenge_fail_window_seconds
+        self._camera_lockout = Lockout(live.challenge_fail_camera_limit, window)
         self._person_lockouts: dict[str | None, Lockout] = {}  # failed challenges per match
         self.on_chip: Callable[[np.ndarray], None] | None = None  # gets each decided best chip
 
@@ -337,8 +338,8 @@ class AccessLoop:
     def _lockout(self, verdict: Ruling, timestamp: float) -> Lockout | None:
         """Return the lockout that refuses this ruling's face (the camera's, or the matched
         person's), None when neither is locked."""
-        if self.lockout.locked(timestamp):
-            return self.lockout
+        if self._camera_lockout.locked(timestamp):
+            return self._camera_lockout
         person = self._person_lockouts.get(verdict.matched)
         return person if person is not None and person.locked(timestamp) else None
 
@@ -346,7 +347,7 @@ class AccessLoop:
         """Count a failed challenge for the camera and for the person matched (forgetting
         people whose failures have all left the window)."""
         live = self.settings.liveness
-        self.lockout.record(timestamp)
+        self._camera_lockout.record(timestamp)
         for person, lockout in list(self._person_lockouts.items()):
             if lockout.count(timestamp) == 0:
                 del self._person_lockouts[person]

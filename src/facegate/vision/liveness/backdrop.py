@@ -47,10 +47,8 @@ class Backdrop:
 
     def __init__(self, s: LivenessSettings) -> None:
         self._settings = s
-        self._scene: np.ndarray | None = None
-        self._started = 0.0
-        self._last = 0.0
-        self._settled = 0.0
+        self._scene: np.ndarray | None = None  # the first frame sets the times below
+        self._started = self._last = self._settled = -math.inf
 
     def observe(self, frame: np.ndarray, timestamp: float) -> BackdropView:
         """Return this frame next to the scene learned so far, then learn from the frame (a new
